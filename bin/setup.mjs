@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Makes sure a `temporal` CLI (the real dev server) is where clerk looks for it. Plain Node with
+// no dependencies, so it runs before anything else is installed or compiled.
+//   1. TEMPORAL_CLI or a `temporal` on PATH wins;
+//   2. otherwise a build cached per user by version, found by every clone on the machine;
+//   3. otherwise `go install` builds it into that cache (about 2.5 minutes cold);
+//   4. without Go, clerk falls back to the SDK downloading the CLI at first start (needs internet).
+// The project-local .tools/temporal always points at the binary found.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const toolsDir = path.join(projectRoot, '.tools');
+const cacheDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'clerk', `temporal-${TEMPORAL_CLI_VERSION}`);
+
+function onPath(name) {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+function link(binary) {
+  fs.mkdirSync(toolsDir, { recursive: true });
+  const target = path.join(toolsDir, 'temporal');
+  fs.rmSync(target, { force: true });
+  fs.symlinkSync(binary, target);
+  return target;
+}
+
+function findExisting() {
+  if (process.env.TEMPORAL_CLI) {
+    if (!fs.existsSync(process.env.TEMPORAL_CLI)) {
+      console.error(`setup: TEMPORAL_CLI is set to ${process.env.TEMPORAL_CLI}, which does not exist`);
+      process.exit(1);
+    }
+    return process.env.TEMPORAL_CLI;
+  }
+  return onPath('temporal') ?? (fs.existsSync(path.join(cacheDir, 'temporal')) ? path.join(cacheDir, 'temporal') : undefined);
+}
+
+let binary = findExisting();
+if (!binary && onPath('go')) {
+  console.log(`setup: building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (a few minutes, once per machine)...`);
+  const started = Date.now();
+  fs.mkdirSync(cacheDir, { recursive: true });
+  execFileSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: cacheDir },
+  });
+  binary = path.join(cacheDir, 'temporal');
+  console.log(`setup: built ${binary} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+if (binary) {
+  console.log(`setup: temporal CLI at ${binary} (linked from ${path.relative(projectRoot, link(binary))})`);
+} else {
+  console.log('setup: no temporal CLI and no Go toolchain; the Temporal SDK will download the CLI when the dev server first starts (needs internet).');
+}
+if (!onPath('tesseract')) console.log('setup: native tesseract not found; OCR uses tesseract.js with the English model shipped on npm (slower).');
+if (!onPath('pdftoppm')) console.log('setup: pdftoppm not found; pages render with pdf.js instead (slower).');

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
+import { compileArchive, type ArchivePage } from '../archive/compile.js';
+import { extractPage } from '../extract/index.js';
+import type { ActivityDeps } from './deps.js';
+import { tracked } from './tracking.js';
+
+const PAGES_PER_QUERY = 500;
+
+export function createExtractionActivities(deps: ActivityDeps) {
+  const { db, store } = deps;
+
+  /**
+   * Extracts entities and votes for every done page whose text changed since its last
+   * extraction. Progress lives in the pages table, so a retried attempt resumes where it stopped.
+   */
+  async function extractEntities(input: { subdomain: string }): Promise<{ pages: number }> {
+    const context = Context.current();
+    let processed = 0;
+    for (;;) {
+      const batch = await db
+        .selectFrom('pages')
+        .select(['document_id', 'page_number', 'text_key', 'text_sha256'])
+        .where('subdomain', '=', input.subdomain)
+        .where('status', '=', 'done')
+        .where((eb) => eb.or([eb('extracted_text_sha256', 'is', null), eb('extracted_text_sha256', '!=', eb.ref('text_sha256'))]))
+        .orderBy('document_id')
+        .orderBy('page_number')
+        .limit(PAGES_PER_QUERY)
+        .execute();
+      if (batch.length === 0) return { pages: processed };
+      for (const page of batch) {
+        const text = page.text_key ? await store.getText(page.text_key) : '';
+        const { entities, votes } = extractPage(text);
+        await db
+          .updateTable('pages')
+          .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
+          .where('document_id', '=', page.document_id)
+          .where('page_number', '=', page.page_number)
+          .execute();
+        processed++;
+        // Extraction is CPU work on this thread: yield so heartbeats and cancellation get through.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      context.heartbeat({ processed });
+    }
+  }
+
+  /** Compiles the site's meetings.db (with entities for `full`) and stores it. */
+  async function compileSiteArchive(input: { subdomain: string; variant: ArchiveVariant }): Promise<{ key: string; minutesRows: number; agendaRows: number }> {
+    const context = Context.current();
+    const buildPath = path.join(os.tmpdir(), `clerk-archive-${randomUUID()}.db`);
+    try {
+      const compiled = await compileArchive(buildPath, archivePages(input.subdomain, input.variant === 'full', () => context.heartbeat()));
+      const key = archiveKey(input.subdomain, input.variant);
+      await store.put(key, await fs.readFile(buildPath));
+      return { key, minutesRows: compiled.minutesRows, agendaRows: compiled.agendaRows };
+    } finally {
+      await fs.rm(buildPath, { force: true });
+    }
+  }
+
+  async function* archivePages(subdomain: string, withEntities: boolean, onBatch: () => void): AsyncGenerator<ArchivePage> {
+    let after: { documentId: string; page: number } | null = null;
+    for (;;) {
+      let query = db
+        .selectFrom('pages')
+        .innerJoin('documents', 'documents.id', 'pages.document_id')
+        .select(['pages.document_id', 'pages.page_number', 'pages.text_key', 'pages.entities', 'pages.votes', 'documents.kind', 'documents.meeting', 'documents.meeting_date'])
+        .where('pages.subdomain', '=', subdomain)
+        .where('pages.status', '=', 'done');
+      if (after) {
+        const { documentId, page } = after;
+        query = query.where((eb) =>
+          eb.or([eb('pages.document_id', '>', documentId), eb.and([eb('pages.document_id', '=', documentId), eb('pages.page_number', '>', page)])]),
+        );
+      }
+      const rows = await query.orderBy('pages.document_id').orderBy('pages.page_number').limit(PAGES_PER_QUERY).execute();
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        yield {
+          kind: row.kind,
+          meeting: row.meeting,
+          date: row.meeting_date,
+          page: row.page_number,
+          text: row.text_key ? await store.getText(row.text_key) : '',
+          ...(withEntities ? { entities: row.entities, votes: row.votes } : {}),
+        };
+      }
+      const last = rows.at(-1)!;
+      after = { documentId: last.document_id, page: last.page_number };
+      onBatch();
+    }
+  }
+
+  return {
+    extractEntities: tracked(deps, 'extraction', extractEntities),
+    compileArchive: tracked(deps, 'extraction', compileSiteArchive),
+  };
+}
+
+export type ExtractionActivities = ReturnType<typeof createExtractionActivities>;

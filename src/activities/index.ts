@@ -1,0 +1,28 @@
+import type { OcrEnginePool } from '../ocr/pool.js';
+import { createBookkeepingActivities } from './bookkeeping.js';
+import { createDeployActivities } from './deploy.js';
+import type { ActivityDeps } from './deps.js';
+import { createExtractionActivities } from './extraction.js';
+import { createFetchActivities } from './fetch.js';
+import { createOcrActivities } from './ocr.js';
+
+export type WorkerType = 'workflows' | 'fetch' | 'ocr' | 'extraction' | 'deploy';
+export const workerTypes: readonly WorkerType[] = ['workflows', 'fetch', 'ocr', 'extraction', 'deploy'];
+
+/** The activities each worker type hosts on its own task queue. */
+export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & { ocrEngines: OcrEnginePool }): object {
+  switch (type) {
+    case 'workflows':
+      return createBookkeepingActivities(deps);
+    case 'fetch':
+      return createFetchActivities(deps);
+    case 'ocr':
+      return createOcrActivities(deps);
+    case 'extraction':
+      return createExtractionActivities(deps);
+    case 'deploy':
+      return createDeployActivities(deps);
+  }
+}
+
+export type { ActivityDeps } from './deps.js';

@@ -1,0 +1,30 @@
+import type { DocumentKind } from '../db/schema.js';
+
+/**
+ * Where things live in the DocumentStore, following the original clerk's layout so existing
+ * archives and tools keep working: agendas sit under `_agendas/`, pages are numbered from 1.
+ */
+export interface DocumentIdentity {
+  subdomain: string;
+  kind: DocumentKind;
+  meetingSlug: string;
+  date: string;
+}
+
+function kindRoot(doc: DocumentIdentity): string {
+  return doc.kind === 'agenda' ? `${doc.subdomain}/_agendas` : doc.subdomain;
+}
+
+export function pdfKey(doc: DocumentIdentity): string {
+  return `${kindRoot(doc)}/pdfs/${doc.meetingSlug}/${doc.date}.pdf`;
+}
+
+export function pageTextKey(doc: DocumentIdentity, page: number): string {
+  return `${kindRoot(doc)}/txt/${doc.meetingSlug}/${doc.date}/${page}.txt`;
+}
+
+export type ArchiveVariant = 'fast' | 'full';
+
+export function archiveKey(subdomain: string, variant: ArchiveVariant): string {
+  return variant === 'full' ? `${subdomain}/meetings.db` : `${subdomain}/meetings-fast.db`;
+}

@@ -1,0 +1,78 @@
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../db/connect.js';
+import { parseSubdomain } from '../../sites/subdomain.js';
+import { getSite } from '../../sites/repository.js';
+import { enqueueSite, type EnqueuedRun, type Priority } from '../../temporal/site-runs.js';
+import { config, ExitCode, printJson, withClient, withDb } from '../context.js';
+import { siteReport, type SiteReport } from '../site-report.js';
+import { whereToSearch } from '../where-to-search.js';
+
+export function enqueueCommand(): Command {
+  return new Command('enqueue')
+    .description('start a run for each site (a site already running is returned, never started twice)')
+    .argument('<subdomain...>', 'one or more sites, like alameda.ca')
+    .addOption(new Option('--priority <priority>', 'task priority').choices(['high', 'normal', 'low']).default('normal'))
+    .option('--wait', 'show progress until every run ends, then where to look at the results')
+    .option('--json', 'print JSON')
+    .action(async (subdomainArgs: string[], options: { priority: Priority; wait?: boolean; json?: boolean }) => {
+      // Validate every argument before starting anything.
+      const subdomains = subdomainArgs.map((s) => parseSubdomain(s));
+      const outcome = await withDb(async (db) => {
+        for (const subdomain of subdomains) await getSite(db, subdomain);
+        return withClient(async (client) => {
+          const runs: EnqueuedRun[] = [];
+          for (const subdomain of subdomains) {
+            const run = await enqueueSite(client, config(), subdomain, { priority: options.priority });
+            runs.push(run);
+            if (!options.json) console.log(`${subdomain}: ${run.started ? 'started' : 'already running'} (workflow ${run.workflowId}, run ${run.runId})`);
+          }
+          if (!options.wait) return { runs, reports: [] as SiteReport[] };
+          const reports = await waitWithProgress(client, db, subdomains, !options.json);
+          return { runs, reports };
+        });
+      });
+      if (options.json) printJson(outcome);
+      else for (const report of outcome.reports) printSummary(report);
+      if (outcome.reports.some((r) => r.workflowStatus !== 'COMPLETED')) process.exitCode = ExitCode.failed;
+    });
+}
+
+async function waitWithProgress(client: Client, db: Db, subdomains: string[], showBar: boolean): Promise<SiteReport[]> {
+  const bars = showBar
+    ? new cliProgress.MultiBar(
+        { format: '{site} [{bar}] {value}/{total} {stage} | pages {pagesDone} done, {pagesFailed} failed', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const barFor = new Map(subdomains.map((s) => [s, bars?.create(1, 0, { site: s, stage: 'queued', pagesDone: 0, pagesFailed: 0 })]));
+  try {
+    for (;;) {
+      const reports = await Promise.all(subdomains.map((s) => siteReport(client, db, config(), s)));
+      for (const report of reports) {
+        const progress = report.progress;
+        barFor.get(report.subdomain)?.setTotal(Math.max(progress?.stage_total ?? 1, 1));
+        barFor.get(report.subdomain)?.update(progress?.stage_completed ?? 0, {
+          stage: report.stage,
+          pagesDone: progress?.pages_done ?? 0,
+          pagesFailed: progress?.pages_failed ?? 0,
+        });
+      }
+      if (reports.every((r) => r.workflowStatus !== 'RUNNING')) return reports;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  } finally {
+    bars?.stop();
+  }
+}
+
+function printSummary(report: SiteReport): void {
+  console.log('');
+  console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus})`);
+  console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
+  console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
+  if (report.query?.error) console.log(`  error: ${report.query.error}`);
+  console.log(`  Web UI:    ${report.webUi}`);
+  console.log(whereToSearch(config(), report.subdomain));
+}

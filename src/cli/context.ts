@@ -1,0 +1,73 @@
+import type { Client } from '@temporalio/client';
+import { ConfigError, effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
+import { connectDatabase, type Db } from '../db/connect.js';
+import { isDatabaseReachable } from '../db/embedded.js';
+import { InvalidSubdomainError } from '../sites/subdomain.js';
+import { UnknownSiteError } from '../sites/repository.js';
+import { connectClient, TemporalUnreachableError } from '../temporal/connection.js';
+
+/** Exit codes every command shares, so scripts can tell a bad request from a broken service. */
+export const ExitCode = {
+  ok: 0,
+  /** The work itself failed: a run ended failed, a search found nothing to search. */
+  failed: 1,
+  /** The request was wrong: a malformed subdomain, an unknown site, a bad flag. */
+  usage: 2,
+  /** A service clerk needs (Postgres, Temporal) is not reachable. */
+  unavailable: 3,
+} as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+let cachedConfig: ClerkConfig | undefined;
+
+export function config(): ClerkConfig {
+  cachedConfig ??= loadConfig();
+  return cachedConfig;
+}
+
+export async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  const url = effectiveDatabaseUrl(config());
+  if (!(await isDatabaseReachable(url))) {
+    const hint = config().databaseUrl ? 'check DATABASE_URL' : 'start the local stack with `clerk dev up`, or set DATABASE_URL';
+    throw new CliError(`cannot reach Postgres at ${redact(url)}: ${hint}`, ExitCode.unavailable);
+  }
+  const db = connectDatabase(url, { maxConnections: 2 });
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config());
+  try {
+    return await work(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Maps the errors users cause or meet to a message and an exit code. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof InvalidSubdomainError || error instanceof UnknownSiteError || error instanceof ConfigError) return ExitCode.usage;
+  if (error instanceof TemporalUnreachableError) return ExitCode.unavailable;
+  return ExitCode.failed;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

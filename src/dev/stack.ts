@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { workerTypes } from '../activities/index.js';
+import { embeddedPostgresDir, type ClerkConfig } from '../config/index.js';
+import { connectDatabase } from '../db/connect.js';
+import { startEmbeddedPostgres } from '../db/embedded.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { writeSampleSite } from '../samples/sample-site.js';
+import { serveDirectory } from '../samples/static-server.js';
+import { LocalFolderStore } from '../storage/local-folder-store.js';
+import { createWorkers, runWorkers } from '../workers/create.js';
+import { isTemporalReachable } from './probes.js';
+import { startTemporalDevServer } from './temporal-server.js';
+
+export interface StackInfo {
+  pid: number;
+  ready: boolean;
+  databaseUrl: string;
+  temporalAddress: string;
+  webUi: string;
+  sampleSiteUrl: string;
+  startedTemporal: boolean;
+  startedPostgres: boolean;
+}
+
+export function stackInfoPath(config: ClerkConfig): string {
+  return path.join(config.dataDir, 'run', 'stack.json');
+}
+
+export function sampleSiteDir(config: ClerkConfig): string {
+  return path.join(config.dataDir, 'sample-site');
+}
+
+/**
+ * The embedded default, in one long-lived process: Postgres (unless DATABASE_URL is set), the
+ * Temporal dev server (unless one already answers), the sample site over HTTP, and a worker for
+ * every task queue. SIGINT or SIGTERM drains the workers, then stops the rest in reverse order.
+ */
+export async function runStack(config: ClerkConfig, log: (line: string) => void): Promise<void> {
+  const stops: (() => Promise<void>)[] = [];
+  const infoPath = stackInfoPath(config);
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      log(`starting embedded Postgres on 127.0.0.1:${config.embeddedPostgresPort}`);
+      const postgres = await startEmbeddedPostgres({ dataDir: embeddedPostgresDir(config), port: config.embeddedPostgresPort });
+      stops.push(postgres.stop);
+      databaseUrl = postgres.url;
+    }
+    const db = connectDatabase(databaseUrl);
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    const startedTemporal = !(await isTemporalReachable(config.temporal.address));
+    if (startedTemporal) {
+      log(`starting the Temporal dev server on ${config.temporal.address} (Web UI on port ${config.temporal.uiPort})`);
+      const server = await startTemporalDevServer(config);
+      stops.push(server.stop);
+    }
+
+    const siteDir = sampleSiteDir(config);
+    if (!fs.existsSync(path.join(siteDir, 'manifest.json'))) await writeSampleSite(siteDir);
+    const sampleSite = await serveDirectory(siteDir, { port: config.sampleSitePort });
+    stops.push(sampleSite.close);
+
+    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    stops.push(() => connection.close());
+    const running = await createWorkers({
+      config,
+      connection,
+      deps: { db, store: new LocalFolderStore(config.storageDir), config },
+      types: workerTypes,
+    });
+
+    const info: StackInfo = {
+      pid: process.pid,
+      ready: true,
+      databaseUrl,
+      temporalAddress: config.temporal.address,
+      webUi: `http://127.0.0.1:${config.temporal.uiPort}`,
+      sampleSiteUrl: `${sampleSite.url}/index.html`,
+      startedTemporal,
+      startedPostgres: !config.databaseUrl,
+    };
+    fs.mkdirSync(path.dirname(infoPath), { recursive: true });
+    fs.writeFileSync(infoPath, JSON.stringify(info, null, 2));
+    log(`ready: workers polling every queue; Web UI ${info.webUi}`);
+    await runWorkers(running);
+    log('workers drained; stopping');
+  } finally {
+    fs.rmSync(infoPath, { force: true });
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}

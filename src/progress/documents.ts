@@ -1,0 +1,263 @@
+import type { Db } from '../db/connect.js';
+import type { DocumentKind, DocumentRow, PageSource } from '../db/schema.js';
+import { changeSiteContent } from './site-progress.js';
+
+export interface FetchedDocument {
+  id: string;
+  subdomain: string;
+  kind: DocumentKind;
+  meeting: string;
+  meetingSlug: string;
+  date: string;
+  sourceUrl: string;
+  storageKey: string;
+  contentSha256: string;
+  byteSize: number;
+}
+
+export type FetchOutcome = 'new' | 'changed' | 'unchanged';
+
+/** Records a downloaded document. A changed PDF drops its old pages, so they are read again. */
+export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promise<FetchOutcome> {
+  return changeSiteContent(db, doc.subdomain, async (trx) => {
+    const existing = await trx.selectFrom('documents').select(['content_sha256', 'status']).where('id', '=', doc.id).executeTakeFirst();
+    const values = {
+      subdomain: doc.subdomain,
+      kind: doc.kind,
+      meeting: doc.meeting,
+      meeting_slug: doc.meetingSlug,
+      meeting_date: doc.date,
+      source_url: doc.sourceUrl,
+      storage_key: doc.storageKey,
+      content_sha256: doc.contentSha256,
+      byte_size: doc.byteSize,
+      updated_at: new Date(),
+    };
+    if (!existing) {
+      await trx.insertInto('documents').values({ id: doc.id, ...values, status: 'fetched' }).execute();
+      return 'new';
+    }
+    if (existing.content_sha256 === doc.contentSha256 && existing.status !== 'failed') {
+      await trx.updateTable('documents').set({ updated_at: new Date() }).where('id', '=', doc.id).execute();
+      return 'unchanged';
+    }
+    await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.contentSha256).execute();
+    await trx
+      .updateTable('documents')
+      .set({ ...values, status: 'fetched', page_count: null, failure_reason: null, error: null })
+      .where('id', '=', doc.id)
+      .execute();
+    return 'changed';
+  });
+}
+
+export interface DocumentFailure {
+  reason: string;
+  error: string;
+}
+
+/** A listed document that could not be downloaded still gets a row, so the failure is visible. */
+export async function recordUndownloadableDocument(
+  db: Db,
+  doc: Omit<FetchedDocument, 'contentSha256' | 'byteSize'>,
+  failure: DocumentFailure,
+): Promise<void> {
+  await changeSiteContent(db, doc.subdomain, async (trx) => {
+    const values = {
+      subdomain: doc.subdomain,
+      kind: doc.kind,
+      meeting: doc.meeting,
+      meeting_slug: doc.meetingSlug,
+      meeting_date: doc.date,
+      source_url: doc.sourceUrl,
+      storage_key: doc.storageKey,
+      content_sha256: '',
+      byte_size: 0,
+      status: 'failed' as const,
+      failure_reason: failure.reason,
+      error: failure.error,
+      updated_at: new Date(),
+    };
+    await trx
+      .insertInto('documents')
+      .values({ id: doc.id, ...values })
+      .onConflict((oc) => oc.column('id').doUpdateSet(values))
+      .execute();
+  });
+}
+
+/** Documents fetched but not yet read, in id order so a workflow can page through them. */
+export async function listPendingDocumentIds(db: Db, subdomain: string, afterId: string | null, limit: number): Promise<string[]> {
+  let query = db.selectFrom('documents').select('id').where('subdomain', '=', subdomain).where('status', '=', 'fetched');
+  if (afterId !== null) query = query.where('id', '>', afterId);
+  const rows = await query.orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}
+
+export async function getDocument(db: Db, documentId: string): Promise<DocumentRow> {
+  const row = await db.selectFrom('documents').selectAll().where('id', '=', documentId).executeTakeFirst();
+  if (!row) throw new Error(`document ${documentId} does not exist`);
+  return row;
+}
+
+export interface PageReading {
+  page: number;
+  /** Set when the page's text is known (from its text layer); unset pages go to OCR. */
+  text?: { key: string; sha256: string; chars: number; source: PageSource };
+}
+
+/**
+ * Registers every page of a document after its text layer was read. Pages already done for the
+ * same content are left as they are. Returns the pages still needing OCR.
+ */
+export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: number, readings: PageReading[]): Promise<number[]> {
+  return changeSiteContent(db, doc.subdomain, async (trx) => {
+    await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.content_sha256).execute();
+    const done = new Set(
+      (
+        await trx.selectFrom('pages').select('page_number').where('document_id', '=', doc.id).where('status', '=', 'done').execute()
+      ).map((r) => r.page_number),
+    );
+    const fresh = readings.filter((r) => !done.has(r.page));
+    for (const batch of chunks(fresh, 500)) {
+      const rows = batch.map((r) => ({
+        document_id: doc.id,
+        page_number: r.page,
+        subdomain: doc.subdomain,
+        content_sha256: doc.content_sha256,
+        status: r.text ? ('done' as const) : ('pending' as const),
+        source: r.text?.source ?? null,
+        text_key: r.text?.key ?? null,
+        text_sha256: r.text?.sha256 ?? null,
+        char_count: r.text?.chars ?? null,
+        failure_reason: null,
+        error: null,
+        updated_at: new Date(),
+      }));
+      await trx
+        .insertInto('pages')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['document_id', 'page_number']).doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            source: eb.ref('excluded.source'),
+            text_key: eb.ref('excluded.text_key'),
+            text_sha256: eb.ref('excluded.text_sha256'),
+            char_count: eb.ref('excluded.char_count'),
+            failure_reason: null,
+            error: null,
+            updated_at: new Date(),
+          })),
+        )
+        .execute();
+    }
+    await trx.updateTable('documents').set({ page_count: pageCount, updated_at: new Date() }).where('id', '=', doc.id).execute();
+    return fresh.filter((r) => !r.text).map((r) => r.page);
+  });
+}
+
+export interface PageText {
+  key: string;
+  sha256: string;
+  chars: number;
+  engine: string;
+}
+
+/** Marks an OCR'd page done. Safe to repeat: a retried activity lands on the same row. */
+export async function completeOcrPage(db: Db, subdomain: string, documentId: string, page: number, text: PageText): Promise<void> {
+  await changeSiteContent(db, subdomain, async (trx) => {
+    await trx
+      .updateTable('pages')
+      .set({
+        status: 'done',
+        source: 'ocr',
+        text_key: text.key,
+        text_sha256: text.sha256,
+        char_count: text.chars,
+        ocr_engine: text.engine,
+        failure_reason: null,
+        error: null,
+        updated_at: new Date(),
+      })
+      .where('document_id', '=', documentId)
+      .where('page_number', '=', page)
+      .execute();
+  });
+}
+
+/** A page that could not be read is failed with its reason; a page already done stays done. */
+export async function failPage(db: Db, subdomain: string, documentId: string, page: number, failure: DocumentFailure): Promise<void> {
+  await changeSiteContent(db, subdomain, async (trx) => {
+    await trx
+      .updateTable('pages')
+      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
+      .where('document_id', '=', documentId)
+      .where('page_number', '=', page)
+      .where('status', '!=', 'done')
+      .execute();
+  });
+}
+
+export async function failDocument(db: Db, subdomain: string, documentId: string, failure: DocumentFailure): Promise<void> {
+  await changeSiteContent(db, subdomain, async (trx) => {
+    await trx
+      .updateTable('documents')
+      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
+      .where('id', '=', documentId)
+      .execute();
+    await trx
+      .updateTable('pages')
+      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
+      .where('document_id', '=', documentId)
+      .where('status', '=', 'pending')
+      .execute();
+  });
+}
+
+export interface DocumentOutcome {
+  documentId: string;
+  status: 'done' | 'failed';
+  pages: number;
+  pagesDone: number;
+  pagesFailed: number;
+}
+
+/**
+ * Closes a document once all its pages are settled, and reports its page counts from the pages
+ * table itself, so the workflow's totals are the database's.
+ */
+export async function finishDocument(db: Db, subdomain: string, documentId: string): Promise<DocumentOutcome> {
+  return changeSiteContent(db, subdomain, async (trx) => {
+    const doc = await trx.selectFrom('documents').select(['status']).where('id', '=', documentId).executeTakeFirstOrThrow();
+    await trx
+      .updateTable('pages')
+      .set({ status: 'failed', failure_reason: 'unsettled', error: 'the page was never read or OCR\'d', updated_at: new Date() })
+      .where('document_id', '=', documentId)
+      .where('status', '=', 'pending')
+      .execute();
+    const status = doc.status === 'failed' ? 'failed' : 'done';
+    if (status === 'done') {
+      await trx.updateTable('documents').set({ status: 'done', updated_at: new Date() }).where('id', '=', documentId).execute();
+    }
+    const counts = await trx
+      .selectFrom('pages')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('document_id', '=', documentId)
+      .groupBy('status')
+      .execute();
+    const count = (s: string) => Number(counts.find((c) => c.status === s)?.count ?? 0);
+    return {
+      documentId,
+      status,
+      pages: count('done') + count('failed') + count('pending'),
+      pagesDone: count('done'),
+      pagesFailed: count('failed'),
+    };
+  });
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}

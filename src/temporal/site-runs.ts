@@ -1,0 +1,75 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ClerkConfig } from '../config/index.js';
+import { siteWorkflow, statusQuery } from '../workflows/site.js';
+import { siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
+import { siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SiteStatus } from '../workflows/types.js';
+
+export type Priority = 'high' | 'normal' | 'low';
+
+/** Temporal priority keys: 1 is dispatched first, 3 is the default. */
+const priorityKeys: Record<Priority, number> = { high: 1, normal: 3, low: 5 };
+
+export interface EnqueuedRun {
+  subdomain: string;
+  workflowId: string;
+  runId: string;
+  /** False when the site already had a run in progress, which is returned instead. */
+  started: boolean;
+}
+
+/**
+ * Starts the site's workflow, or returns the one already running: the workflow id is the site,
+ * so two enqueues can never run a site twice at once.
+ */
+export async function enqueueSite(
+  client: Client,
+  config: ClerkConfig,
+  subdomain: string,
+  options: { priority?: Priority; limits?: Partial<FanOutLimits> } = {},
+): Promise<EnqueuedRun> {
+  const workflowId = siteWorkflowId(subdomain);
+  const running = await describeRun(client, workflowId);
+  if (running?.status === 'RUNNING') return { subdomain, workflowId, runId: running.runId, started: false };
+  const queues = taskQueuesWithPrefix(config.temporal.taskQueuePrefix);
+  const handle = await client.workflow.start(siteWorkflow, {
+    workflowId,
+    taskQueue: queues.workflows,
+    args: [{ subdomain, queues, ...(options.limits ? { limits: options.limits } : {}) }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
+    typedSearchAttributes: [
+      { key: siteSearchAttribute, value: subdomain },
+      { key: stageSearchAttribute, value: 'queued' },
+    ],
+  });
+  return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: handle.firstExecutionRunId !== running?.runId };
+}
+
+export interface RunDescription {
+  runId: string;
+  status: string;
+}
+
+export async function describeRun(client: Client, workflowId: string): Promise<RunDescription | undefined> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { runId: description.runId, status: description.status.name };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Asks the site's latest run for its status. A query needs a worker polling the workflows queue;
+ * without one it gives up after `timeoutMs` and returns undefined.
+ */
+export async function querySiteStatus(client: Client, subdomain: string, timeoutMs = 5_000): Promise<SiteStatus | undefined> {
+  try {
+    return await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(siteWorkflowId(subdomain)).query(statusQuery),
+    );
+  } catch {
+    return undefined;
+  }
+}

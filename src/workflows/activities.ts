@@ -1,0 +1,50 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { BookkeepingActivities } from '../activities/bookkeeping.js';
+import type { DeployActivities } from '../activities/deploy.js';
+import type { ExtractionActivities } from '../activities/extraction.js';
+import type { FetchActivities } from '../activities/fetch.js';
+import type { OcrActivities } from '../activities/ocr.js';
+import type { TaskQueues } from './types.js';
+
+/**
+ * Every activity the workflows call, each on its worker type's task queue, with timeouts stated
+ * once. Bookkeeping retries without limit: a Postgres outage only delays a run, never loses it.
+ */
+export function activitiesFor(queues: TaskQueues) {
+  const bookkeeping = proxyActivities<BookkeepingActivities>({
+    taskQueue: queues.workflows,
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
+  const fetch = proxyActivities<FetchActivities>({
+    taskQueue: queues.fetch,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+  });
+  const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({
+    taskQueue: queues.ocr,
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  });
+  const ocrPages = proxyActivities<Pick<OcrActivities, 'ocrPage'>>({
+    taskQueue: queues.ocr,
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  });
+  const extraction = proxyActivities<ExtractionActivities>({
+    taskQueue: queues.extraction,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+  });
+  const deploy = proxyActivities<DeployActivities>({
+    taskQueue: queues.deploy,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+  });
+  return { bookkeeping, fetch, ocr: { ...readText, ...ocrPages }, extraction, deploy };
+}

@@ -1,0 +1,2 @@
+export { siteWorkflow, statusQuery } from './site.js';
+export { documentWorkflow, pageBatchWorkflow } from './document.js';

@@ -1,0 +1,197 @@
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  ContinueAsNew,
+  defineQuery,
+  executeChild,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import { activitiesFor } from './activities.js';
+import { describeFailure } from './failures.js';
+import { documentWorkflow } from './document.js';
+import { stageSearchAttribute } from './search-attributes.js';
+import {
+  defaultFanOutLimits,
+  type BranchState,
+  type Counts,
+  type DocumentOutcome,
+  type FanOutLimits,
+  type SiteStage,
+  type SiteStatus,
+  type SiteWorkflowInput,
+} from './types.js';
+import { SlidingWindow } from './window.js';
+
+export const statusQuery = defineQuery<SiteStatus>('status');
+
+const DOCUMENTS_PER_LISTING = 200;
+
+/**
+ * One run over one site: fetch its new documents; OCR every document in a child workflow each,
+ * in a sliding window, and wait for all of them; then build the search-only archive (fast path)
+ * and the entity archive (full path) in parallel; then deploy the best one that succeeded.
+ * Long sites continue as new during OCR, so the history stays small whatever the site's size.
+ */
+export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus> {
+  const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
+  const { bookkeeping, fetch, extraction, deploy } = activitiesFor(input.queues);
+  const { subdomain } = input;
+  const status: SiteStatus = input.resume?.status ?? newStatus(subdomain);
+  setHandler(statusQuery, () => status);
+
+  const enterStage = async (stage: SiteStage): Promise<void> => {
+    status.stage = stage;
+    touch(status);
+    upsertSearchAttributes([{ key: stageSearchAttribute, value: stage }]);
+    await bookkeeping.enterStage({ subdomain, stage });
+  };
+
+  try {
+    if (!input.resume) {
+      await bookkeeping.startRun({ subdomain, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
+      await enterStage('fetch');
+      const snapshot = await fetch.fetchSite({ subdomain });
+      status.documents = snapshot.documents;
+      status.pages = snapshot.pages;
+      await enterStage('ocr');
+    }
+
+    await ocrEveryDocument(input, limits, status);
+
+    await enterStage('extraction');
+    await Promise.all([
+      runBranch(status, 'fast', async () => {
+        await extraction.compileArchive({ subdomain, variant: 'fast' });
+      }),
+      runBranch(status, 'full', async () => {
+        await extraction.extractEntities({ subdomain });
+        await extraction.compileArchive({ subdomain, variant: 'full' });
+      }),
+    ]);
+    const variant = status.branches.full === 'done' ? 'full' : status.branches.fast === 'done' ? 'fast' : null;
+    if (!variant) throw new Error('both extraction branches failed; nothing to deploy');
+
+    await enterStage('deploy');
+    await deploy.deployArchive({ subdomain, variant });
+    status.deployed = variant;
+
+    status.stage = 'completed';
+    touch(status);
+    upsertSearchAttributes([{ key: stageSearchAttribute, value: 'completed' }]);
+    await bookkeeping.finishRun({ subdomain, stage: 'completed' });
+    return status;
+  } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
+    const failedStage = status.stage;
+    status.stage = 'failed';
+    status.error = describeFailure(error).error;
+    touch(status);
+    await CancellationScope.nonCancellable(async () => {
+      upsertSearchAttributes([{ key: stageSearchAttribute, value: 'failed' }]);
+      await bookkeeping.finishRun({ subdomain, stage: 'failed', error: status.error ?? undefined, errorStage: failedStage });
+    });
+    throw error;
+  }
+}
+
+/**
+ * The OCR stage: pages through the site's unread documents and runs a child workflow for each,
+ * at most `documentsInFlight` at a time. When the history grows long it waits for the children
+ * in flight and continues as new from the last document started.
+ */
+async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus): Promise<void> {
+  const { bookkeeping } = activitiesFor(input.queues);
+  const { subdomain } = input;
+  const window = new SlidingWindow(limits.documentsInFlight);
+  let afterDocumentId = input.resume?.afterDocumentId ?? null;
+
+  for (;;) {
+    const documentIds = await bookkeeping.listPendingDocuments({ subdomain, afterDocumentId, limit: DOCUMENTS_PER_LISTING });
+    if (documentIds.length === 0) break;
+    for (const documentId of documentIds) {
+      if (historyIsLong(limits)) {
+        await window.drain();
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof siteWorkflow>({ ...input, resume: { status, afterDocumentId } });
+      }
+      afterDocumentId = documentId;
+      await window.start(async () => {
+        addOutcome(status, await readDocument(input, limits, documentId));
+      });
+    }
+  }
+  await window.drain();
+}
+
+async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string): Promise<DocumentOutcome> {
+  const { bookkeeping } = activitiesFor(input.queues);
+  const { subdomain } = input;
+  try {
+    return await executeChild(documentWorkflow, {
+      workflowId: `${workflowInfo().workflowId}/doc/${documentId}`,
+      taskQueue: input.queues.workflows,
+      args: [{ subdomain, documentId, queues: input.queues, limits }],
+    });
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    // The child records its own failures; this is the case where the child itself died.
+    await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
+    return bookkeeping.finishDocument({ subdomain, documentId });
+  }
+}
+
+async function runBranch(status: SiteStatus, branch: 'fast' | 'full', work: () => Promise<void>): Promise<void> {
+  setBranch(status, branch, 'running');
+  try {
+    await work();
+    setBranch(status, branch, 'done');
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    setBranch(status, branch, 'failed');
+    status.error = `${branch} path: ${describeFailure(error).error}`;
+  }
+}
+
+function setBranch(status: SiteStatus, branch: 'fast' | 'full', state: BranchState): void {
+  status.branches[branch] = state;
+  touch(status);
+}
+
+function addOutcome(status: SiteStatus, outcome: DocumentOutcome): void {
+  if (outcome.status === 'done') status.documents.done++;
+  else status.documents.failed++;
+  status.pages.total += outcome.pages;
+  status.pages.done += outcome.pagesDone;
+  status.pages.failed += outcome.pagesFailed;
+  touch(status);
+}
+
+function historyIsLong(limits: FanOutLimits): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents;
+}
+
+function newStatus(subdomain: string): SiteStatus {
+  const now = new Date().toISOString();
+  const zero = (): Counts => ({ total: 0, done: 0, failed: 0 });
+  return {
+    subdomain,
+    stage: 'queued',
+    documents: zero(),
+    pages: zero(),
+    branches: { fast: 'pending', full: 'pending' },
+    deployed: null,
+    error: null,
+    startedAt: now,
+    updatedAt: now,
+  };
+}
+
+function touch(status: SiteStatus): void {
+  status.updatedAt = new Date().toISOString();
+}

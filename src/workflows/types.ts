@@ -1,0 +1,89 @@
+/** Shapes shared by the workflows, the activities they call, and the clients that query them. */
+
+export interface TaskQueues {
+  workflows: string;
+  fetch: string;
+  ocr: string;
+  extraction: string;
+  deploy: string;
+}
+
+export function taskQueuesWithPrefix(prefix: string): TaskQueues {
+  return {
+    workflows: `${prefix}workflows`,
+    fetch: `${prefix}fetch`,
+    ocr: `${prefix}ocr`,
+    extraction: `${prefix}extraction`,
+    deploy: `${prefix}deploy`,
+  };
+}
+
+export interface FanOutLimits {
+  /** Document child workflows running at once in a site workflow. */
+  documentsInFlight: number;
+  /** OCR page activities running at once in one document (or page batch) workflow. */
+  pagesInFlight: number;
+  /** Pages handled by one workflow; longer documents split into page-batch children. */
+  pagesPerBatch: number;
+  /** History length at which the site workflow continues as new (the server also suggests it). */
+  continueAsNewAfterEvents: number;
+}
+
+export const defaultFanOutLimits: FanOutLimits = {
+  documentsInFlight: 50,
+  pagesInFlight: 50,
+  pagesPerBatch: 500,
+  continueAsNewAfterEvents: 4_000,
+};
+
+export type SiteStage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed';
+export type BranchState = 'pending' | 'running' | 'done' | 'failed';
+
+export interface Counts {
+  total: number;
+  done: number;
+  failed: number;
+}
+
+export interface SiteStatus {
+  subdomain: string;
+  stage: SiteStage;
+  documents: Counts;
+  pages: Counts;
+  branches: { fast: BranchState; full: BranchState };
+  deployed: 'full' | 'fast' | null;
+  error: string | null;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export interface SiteWorkflowInput {
+  subdomain: string;
+  queues: TaskQueues;
+  limits?: Partial<FanOutLimits>;
+  /** Set only by continue-as-new: where the OCR stage left off. */
+  resume?: { status: SiteStatus; afterDocumentId: string | null };
+}
+
+export interface DocumentWorkflowInput {
+  subdomain: string;
+  documentId: string;
+  queues: TaskQueues;
+  limits: FanOutLimits;
+}
+
+export interface PageBatchWorkflowInput extends DocumentWorkflowInput {
+  pages: number[];
+}
+
+export type { DocumentOutcome } from '../progress/documents.js';
+
+export interface SettledSnapshot {
+  documents: Counts;
+  /** Pages of documents already settled before this run's OCR stage. */
+  pages: Counts;
+}
+
+export function siteWorkflowId(subdomain: string): string {
+  return `site/${subdomain}`;
+}

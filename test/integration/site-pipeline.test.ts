@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchArchive } from '../../src/archive/compile.js';
+import { saveSite } from '../../src/sites/repository.js';
+import { writeSampleSite, type SampleSiteManifest } from '../../src/samples/sample-site.js';
+import { serveDirectory } from '../../src/samples/static-server.js';
+import { enqueueSite, querySiteStatus } from '../../src/temporal/site-runs.js';
+import { siteWorkflow } from '../../src/workflows/site.js';
+import type { SiteStatus } from '../../src/workflows/types.js';
+import { collectHistories, scheduledActivities } from '../support/histories.js';
+import { createHarness, type Harness } from '../support/harness.js';
+
+const SITE = 'alameda.ca';
+
+describe('a sample site run end to end on a real Temporal server and real Postgres', () => {
+  let harness: Harness;
+  let manifest: SampleSiteManifest;
+  let server: { url: string; close(): Promise<void> };
+  let midRunStatus: SiteStatus | undefined;
+  let finalStatus: SiteStatus;
+  let runId: string;
+
+  beforeAll(async () => {
+    harness = await createHarness('pipeline');
+    const siteDir = path.join(harness.dataDir, 'sample-site');
+    manifest = await writeSampleSite(siteDir);
+    server = await serveDirectory(siteDir);
+    await saveSite(harness.db, { subdomain: SITE, name: 'Alameda (sample)', fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+    await harness.startWorkers();
+
+    const run = await enqueueSite(harness.client, harness.config, SITE);
+    runId = run.runId;
+    const handle = harness.client.workflow.getHandle(run.workflowId, run.runId);
+    // Ask while the run is still going: the query must answer mid-run, not only at the end.
+    while (!midRunStatus) {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') break;
+      const status = await querySiteStatus(harness.client, SITE);
+      if (status && status.stage !== 'completed') midRunStatus = structuredClone(status);
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    finalStatus = await harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await harness?.close();
+  });
+
+  it('answers the status query mid-run with a stage and counts', () => {
+    expect(midRunStatus).toBeDefined();
+    expect(['queued', 'fetch', 'ocr', 'extraction', 'deploy']).toContain(midRunStatus!.stage);
+    expect(midRunStatus!.subdomain).toBe(SITE);
+  });
+
+  it('finishes with every page done and the status query agreeing with the pages table', async () => {
+    expect(finalStatus.stage).toBe('completed');
+    expect(finalStatus.branches).toEqual({ fast: 'done', full: 'done' });
+    expect(finalStatus.deployed).toBe('full');
+    const pages = await harness.db.selectFrom('pages').selectAll().where('subdomain', '=', SITE).execute();
+    expect(pages).toHaveLength(manifest.totalPages);
+    expect(pages.every((p) => p.status === 'done')).toBe(true);
+    expect(finalStatus.pages).toEqual({ total: manifest.totalPages, done: manifest.totalPages, failed: 0 });
+    expect(finalStatus.documents).toEqual({ total: manifest.documents.length, done: manifest.documents.length, failed: 0 });
+    expect(await querySiteStatus(harness.client, SITE)).toEqual(finalStatus);
+  });
+
+  it('shows the site completed in site_progress, with exact counts', async () => {
+    const progress = await harness.db.selectFrom('site_progress').selectAll().where('subdomain', '=', SITE).executeTakeFirstOrThrow();
+    expect(progress).toMatchObject({
+      current_stage: 'completed',
+      pages_total: manifest.totalPages,
+      pages_done: manifest.totalPages,
+      pages_failed: 0,
+      documents_total: manifest.documents.length,
+      documents_done: manifest.documents.length,
+      run_id: runId,
+    });
+    expect(progress.finished_at).not.toBeNull();
+  });
+
+  it('OCRs exactly the scanned pages and reads the rest from their text layer', async () => {
+    const pages = await harness.db.selectFrom('pages').select(['source', 'ocr_engine']).where('subdomain', '=', SITE).execute();
+    expect(pages.filter((p) => p.source === 'ocr')).toHaveLength(manifest.scannedPages);
+    expect(pages.filter((p) => p.source === 'text-layer')).toHaveLength(manifest.totalPages - manifest.scannedPages);
+  });
+
+  it('keeps a job_tracking row for every activity the server scheduled', async () => {
+    const histories = await collectHistories(harness.client, `site/${SITE}`, runId);
+    const scheduled = scheduledActivities(histories);
+    const jobs = await harness.db.selectFrom('job_tracking').selectAll().where('subdomain', '=', SITE).execute();
+    const tracked = new Set(jobs.map((j) => `${j.workflow_id}|${j.run_id}|${j.activity_id}`));
+    expect(scheduled.length).toBeGreaterThan(manifest.documents.length * 2);
+    for (const activity of scheduled) expect(tracked).toContain(`${activity.workflowId}|${activity.runId}|${activity.activityId}`);
+    expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
+    expect(new Set(jobs.map((j) => j.job_type))).toEqual(
+      new Set(['startRun', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'finishRun']),
+    );
+  });
+
+  it('writes a text file for every page', async () => {
+    const pages = await harness.db.selectFrom('pages').select(['text_key', 'char_count']).where('subdomain', '=', SITE).execute();
+    for (const page of pages) {
+      expect(page.text_key).not.toBeNull();
+      expect(fs.readFileSync(harness.store.describe(page.text_key!), 'utf8')).toHaveLength(page.char_count!);
+    }
+  });
+
+  it('finds a word that appears only on the scanned page in the deployed meetings.db', async () => {
+    const deployment = await harness.db.selectFrom('deployments').selectAll().where('subdomain', '=', SITE).executeTakeFirstOrThrow();
+    expect(deployment.variant).toBe('full');
+    expect(fs.existsSync(deployment.path)).toBe(true);
+    const hits = searchArchive(deployment.path, manifest.ocrOnlyWord);
+    expect(hits.length).toBeGreaterThan(0);
+    const scanned = manifest.documents.find((d) => d.scanned)!;
+    expect(hits[0]).toMatchObject({ table: 'minutes', date: scanned.date });
+    expect(deployment.minutes_rows + deployment.agenda_rows).toBe(manifest.totalPages);
+  });
+
+  it('stores entities and votes for the pages', async () => {
+    const pages = await harness.db.selectFrom('pages').select(['entities', 'votes']).where('subdomain', '=', SITE).execute();
+    expect(pages.every((p) => p.entities !== null && p.votes !== null)).toBe(true);
+    const persons = new Set(pages.flatMap((p) => p.entities!.persons));
+    expect(persons.size).toBeGreaterThan(0);
+  });
+
+  it('does no OCR at all when an unchanged site is enqueued again', async () => {
+    const ocrCallsBefore = await countJobs(harness, 'ocrPage');
+    const rerun = await enqueueSite(harness.client, harness.config, SITE);
+    expect(rerun.started).toBe(true);
+    const status = await harness.client.workflow.getHandle<typeof siteWorkflow>(rerun.workflowId, rerun.runId).result();
+    expect(status.stage).toBe('completed');
+    expect(status.pages).toEqual({ total: manifest.totalPages, done: manifest.totalPages, failed: 0 });
+    expect(await countJobs(harness, 'ocrPage')).toBe(ocrCallsBefore);
+  });
+});
+
+async function countJobs(harness: Harness, jobType: string): Promise<number> {
+  const row = await harness.db
+    .selectFrom('job_tracking')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('job_type', '=', jobType)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
