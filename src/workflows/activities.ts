@@ -46,5 +46,7 @@ export function activitiesFor(queues: TaskQueues) {
     heartbeatTimeout: '2 minutes',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
-  return { bookkeeping, fetch, ocr: { ...readText, ...ocrPages }, extraction, deploy };
+  // Activity proxies are Proxy objects: their members must be picked, not spread.
+  const ocr = { readTextLayer: readText.readTextLayer, ocrPage: ocrPages.ocrPage };
+  return { bookkeeping, fetch, ocr, extraction, deploy };
 }

@@ -1,4 +1,4 @@
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import { activitiesFor } from './activities.js';
 import { describeFailure } from './failures.js';
 import type { DocumentOutcome, DocumentWorkflowInput, PageBatchWorkflowInput } from './types.js';
@@ -18,6 +18,7 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
   try {
     ({ pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
   } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
     await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
     return bookkeeping.finishDocument({ subdomain, documentId });
   }
@@ -55,6 +56,7 @@ async function ocrPagesInWindow(input: PageBatchWorkflowInput): Promise<void> {
       try {
         await ocr.ocrPage({ subdomain, documentId, page });
       } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
         await bookkeeping.markPageFailed({ subdomain, documentId, page, ...describeFailure(error) });
       }
     });

@@ -1,5 +1,7 @@
 import {
+  ActivityFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   continueAsNew,
   ContinueAsNew,
@@ -138,8 +140,8 @@ async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, docu
       args: [{ subdomain, documentId, queues: input.queues, limits }],
     });
   } catch (error) {
-    if (isCancellation(error)) throw error;
     // The child records its own failures; this is the case where the child itself died.
+    if (!(error instanceof ChildWorkflowFailure) || isCancellation(error)) throw error;
     await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
     return bookkeeping.finishDocument({ subdomain, documentId });
   }
@@ -151,7 +153,8 @@ async function runBranch(status: SiteStatus, branch: 'fast' | 'full', work: () =
     await work();
     setBranch(status, branch, 'done');
   } catch (error) {
-    if (isCancellation(error)) throw error;
+    // Only a failed activity fails a branch; a bug or a cancellation fails the workflow task.
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
     setBranch(status, branch, 'failed');
     status.error = `${branch} path: ${describeFailure(error).error}`;
   }

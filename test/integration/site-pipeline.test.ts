@@ -8,7 +8,7 @@ import { serveDirectory } from '../../src/samples/static-server.js';
 import { enqueueSite, querySiteStatus } from '../../src/temporal/site-runs.js';
 import { siteWorkflow } from '../../src/workflows/site.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
-import { collectHistories, scheduledActivities } from '../support/histories.js';
+import { collectHistories, scheduledActivities } from '../../src/temporal/histories.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 const SITE = 'alameda.ca';

@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# clerk: one image for every worker type and the CLI. Native tesseract and poppler do the OCR and
+# page rendering; the TypeScript runs through tsx, so there is no build step.
+
+# --- dependencies: compilers only here, in case a native addon has no prebuilt binary ---------
+FROM node:20-bookworm-slim AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Dev dependencies (typescript, vitest) are not needed to run: tsx is a runtime dependency.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime -----------------------------------------------------------------------------------
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng poppler-utils ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    CLERK_DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+COPY migrations ./migrations
+# The data volume is created from this folder, so it starts out owned by the unprivileged user.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+# Every service names its own command, e.g. `node bin/clerk.mjs worker ocr`.
+CMD ["node", "bin/clerk.mjs", "--help"]

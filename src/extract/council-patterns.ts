@@ -1,0 +1,432 @@
+/**
+ * Shared vocabulary and regexes for council-minutes text: titles, name candidates, roll-call
+ * keywords and the list parser used by both entity and vote extraction.
+ *
+ * Every regex here is linear-ish: bounded repetitions, no nested unbounded quantifiers over
+ * overlapping classes. Names are matched loosely by the regexes and cleaned in code
+ * (stop-word trimming, title stripping, all-caps normalisation), which keeps the regexes simple.
+ */
+
+/** A case-insensitive regex source for a phrase without using the `i` flag (which would make `\p{Lu}` match any letter). */
+export function ci(phrase: string): string {
+  return phrase
+    .trim()
+    .split(/\s+/)
+    .map((word) => word.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`))
+    .join('\\s+');
+}
+
+/** Alternation of phrases, longest first, each case-insensitive. */
+export function ciAlt(phrases: readonly string[]): string {
+  return [...phrases]
+    .sort((a, b) => b.length - a.length)
+    .map(ci)
+    .join('|');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+/** One capitalised name token: an initial ("J."), or a word starting with an upper-case letter. */
+const TOKEN = String.raw`(?:\p{Lu}\.|\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?)`;
+const PARTICLE = String.raw`(?:de|del|della|la|le|van|von|der|den|da|di|du|dos|das|bin|al|y)`;
+/** Up to five capitalised tokens on one line; cleaned in code by {@link cleanName}. */
+export const NAME_CANDIDATE = String.raw`${TOKEN}(?:[ \t]+(?:${PARTICLE}[ \t]+){0,2}${TOKEN}){0,4}`;
+
+/** Titles that precede a person's name (singular or plural). Matched case-insensitively. */
+const PERSON_TITLES = [
+  'council member', 'councilmember', 'council woman', 'councilwoman', 'council man', 'councilman',
+  'council person', 'councilperson', 'council president', 'council vice president',
+  'board member', 'boardmember', 'committee member', 'commission member',
+  'mayor pro tem', 'mayor pro tempore', 'vice mayor', 'deputy mayor', 'mayor',
+  'vice president', 'president', 'vice chair', 'vice chairman', 'vice chairwoman', 'vice chairperson',
+  'chair', 'chairman', 'chairwoman', 'chairperson', 'commissioner', 'supervisor', 'alderman',
+  'alderwoman', 'alderperson', 'alder', 'trustee', 'director', 'superintendent', 'selectman',
+  'selectwoman', 'select board member', 'delegate', 'member', 'senator', 'assemblymember',
+  'assembly member', 'congressman', 'congresswoman', 'representative', 'judge', 'sheriff',
+];
+const PLURAL_TITLES = [
+  'council members', 'councilmembers', 'board members', 'boardmembers', 'committee members',
+  'commission members', 'commissioners', 'supervisors', 'aldermen', 'alderpersons', 'alders',
+  'trustees', 'directors', 'members', 'select board members', 'assembly members',
+];
+const STAFF_TITLES = [
+  'city manager', 'assistant city manager', 'deputy city manager', 'interim city manager',
+  'acting city manager', 'city clerk', 'deputy city clerk', 'assistant city clerk',
+  'city attorney', 'assistant city attorney', 'deputy city attorney', 'city engineer',
+  'city treasurer', 'city auditor', 'city planner', 'town manager', 'town clerk', 'town attorney',
+  'county counsel', 'county administrator', 'county executive', 'county clerk', 'village manager',
+  'village clerk', 'police chief', 'fire chief', 'chief of police', 'finance director',
+  'planning director', 'public works director', 'community development director',
+  'city administrator', 'borough manager', 'clerk of the board', 'secretary', 'treasurer',
+];
+const HONORIFICS = ['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'hon', 'honorable', 'the honorable'];
+
+export const TITLE_ALT = ciAlt([...PERSON_TITLES, ...STAFF_TITLES]);
+export const PLURAL_TITLE_ALT = ciAlt(PLURAL_TITLES);
+const HONORIFIC_ALT = HONORIFICS.map((h) => `${ci(h)}\\.?`).join('|');
+
+/** Leading titles and honorifics, possibly stacked ("Vice Mayor", "Mr.", "Council Members"). */
+const LEADING_TITLE_RE = new RegExp(
+  String.raw`^(?:(?:${PLURAL_TITLE_ALT}|${TITLE_ALT}|${HONORIFIC_ALT})(?![\p{L}])[\s,]*)+`,
+  'u',
+);
+
+/**
+ * Words that never form part of a person's name. Lower-case; compared case-insensitively.
+ * Surnames that are also ordinary words (Park, Hall, King, Young...) are deliberately absent.
+ */
+export const NON_NAME_WORDS: ReadonlySet<string> = new Set([
+  // titles and roles
+  'council', 'councilmember', 'councilmembers', 'councilman', 'councilwoman', 'member', 'members',
+  'mayor', 'vice', 'deputy', 'assistant', 'interim', 'acting', 'pro', 'tem', 'tempore', 'manager',
+  'clerk', 'attorney', 'counsel', 'commissioner', 'commissioners', 'supervisor', 'supervisors',
+  'chair', 'chairman', 'chairwoman', 'chairperson', 'president', 'director', 'directors',
+  'superintendent', 'trustee', 'trustees', 'staff', 'secretary', 'treasurer', 'engineer', 'planner',
+  'administrator', 'officer', 'chief', 'alderman', 'alderwoman', 'board', 'commission', 'committee',
+  'city', 'town', 'county', 'village', 'state', 'department', 'mr', 'mrs', 'ms', 'dr', 'hon',
+  'honorable', 'applicant', 'speaker', 'speakers', 'resident', 'residents', 'public',
+  // meeting vocabulary
+  'motion', 'moved', 'move', 'moves', 'seconded', 'second', 'seconds', 'ayes', 'aye', 'noes',
+  'nays', 'nay', 'no', 'yes', 'yeas', 'abstain', 'abstained', 'abstaining', 'abstention',
+  'abstentions', 'absent', 'present', 'excused', 'recused', 'roll', 'call', 'vote', 'votes', 'voting',
+  'carried', 'passed', 'failed', 'approved', 'adopted', 'unanimously', 'unanimous', 'none', 'all',
+  'item', 'items', 'agenda', 'minutes', 'meeting', 'consent', 'calendar', 'resolution', 'ordinance',
+  'report', 'reports', 'comments', 'comment', 'communications', 'adjournment', 'recess', 'session',
+  'hearing', 'proclamation', 'presentation', 'referrals', 'discussion', 'action', 'recommendation',
+  'approval', 'adoption', 'introduction', 'see', 'page', 'exhibit', 'attachment', 'regular', 'special',
+  // function words that appear capitalised at sentence starts
+  'the', 'a', 'an', 'and', 'or', 'of', 'to', 'by', 'for', 'with', 'from', 'at', 'in', 'on', 'as',
+  'it', 'its', 'this', 'that', 'these', 'those', 'there', 'then', 'after', 'before', 'upon', 'per',
+  'he', 'she', 'they', 'we', 'i', 'his', 'her', 'their', 'our', 'also', 'when', 'following', 'next',
+  'thereafter', 'whereupon', 'hearing', 'being', 'was', 'were', 'is', 'are',
+  // calendar
+  'january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october',
+  'november', 'december', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday',
+  'a.m', 'p.m',
+]);
+
+function isNonNameToken(token: string): boolean {
+  return NON_NAME_WORDS.has(token.toLowerCase().replace(/[.'’]+$/u, ''));
+}
+
+/** "ORTIZ" -> "Ortiz", "O'BRIEN" -> "O'Brien", "ORTIZ-LOPEZ" -> "Ortiz-Lopez"; mixed case is kept. */
+export function normaliseCase(token: string): string {
+  if (token.length < 2 || token !== token.toUpperCase() || !/\p{Lu}.*\p{Lu}/u.test(token)) return token;
+  return token.toLowerCase().replace(/(^|[-'’])(\p{Ll})/gu, (_m, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+/** Removes leading titles and honorifics: "Council Member Maria Ortiz" -> "Maria Ortiz". */
+export function stripTitles(text: string): string {
+  return text.replace(LEADING_TITLE_RE, '').trim();
+}
+
+const LOWER_PARTICLE_RE = new RegExp(`^${PARTICLE}$`, 'u');
+const UPPER_START_RE = /^\p{Lu}/u;
+
+/**
+ * Turns a loose candidate into a clean person name, or null.
+ * `from: 'start'` keeps the leading run of name tokens (text after a title or "by");
+ * `from: 'end'` keeps the trailing run (text before "moved", "dissenting"...).
+ */
+export function cleanName(raw: string, from: 'start' | 'end' = 'start'): string | null {
+  const stripped = from === 'start' ? stripTitles(raw) : raw.trim();
+  const tokens = stripped.split(/\s+/).filter((t) => t.length > 0);
+  const kept: string[] = [];
+  const order = from === 'start' ? tokens : [...tokens].reverse();
+  for (const token of order) {
+    const bare = token.replace(/['’]s$/u, '').replace(/[,;:]+$/u, '');
+    if (LOWER_PARTICLE_RE.test(bare) && kept.length > 0) {
+      kept.push(bare);
+      continue;
+    }
+    if (!UPPER_START_RE.test(bare) || isNonNameToken(bare)) break;
+    if (!/^\p{Lu}\.$/u.test(bare) && !/^\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?$/u.test(bare)) break;
+    kept.push(bare);
+    if (kept.length === 4) break;
+  }
+  if (from === 'end') kept.reverse();
+  // particles and initials may not end a name; particles may not start one
+  while (kept.length > 0 && (LOWER_PARTICLE_RE.test(kept[kept.length - 1]!) || /\.$/.test(kept[kept.length - 1]!))) kept.pop();
+  while (kept.length > 0 && LOWER_PARTICLE_RE.test(kept[0]!)) kept.shift();
+  if (kept.length === 0) return null;
+  if (!kept.some((t) => /\p{L}{2}/u.test(t))) return null;
+  return kept.map(normaliseCase).join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roll-call and vote lists
+
+export type ListKind = 'present' | 'aye' | 'nay' | 'abstain' | 'absent';
+
+const LIST_KEYWORDS: ReadonlyArray<readonly [string, ListKind]> = [
+  ['present', 'present'], ['also present', 'present'], ['members present', 'present'],
+  ['council members present', 'present'], ['staff present', 'present'], ['roll call', 'present'],
+  ['ayes', 'aye'], ['aye', 'aye'], ['yeas', 'aye'], ['yea', 'aye'], ['yes', 'aye'],
+  ['voting aye', 'aye'], ['voting yes', 'aye'], ['in favor', 'aye'], ['for', 'aye'],
+  ['noes', 'nay'], ['nays', 'nay'], ['nay', 'nay'], ['no', 'nay'], ['voting no', 'nay'],
+  ['voting nay', 'nay'], ['opposed', 'nay'], ['against', 'nay'],
+  ['abstain', 'abstain'], ['abstains', 'abstain'], ['abstained', 'abstain'], ['abstaining', 'abstain'],
+  ['abstention', 'abstain'], ['abstentions', 'abstain'], ['recused', 'abstain'], ['recusal', 'abstain'],
+  ['recusals', 'abstain'],
+  ['absent', 'absent'], ['members absent', 'absent'], ['council members absent', 'absent'],
+  ['excused', 'absent'], ['absent and excused', 'absent'], ['not present', 'absent'],
+];
+const LIST_KIND_BY_KEYWORD = new Map(LIST_KEYWORDS.map(([k, v]) => [k, v]));
+
+/** "Ayes:", "NOES -", "Absent (2):" — keyword then a colon or dash. */
+export const LIST_KEYWORD_RE = new RegExp(
+  String.raw`(?<![\p{L}])(${ciAlt(LIST_KEYWORDS.map(([k]) => k))})[ \t]*(?:\(\d{1,2}\))?[ \t]*(?::|[-–—](?![\p{L}\d]))[ \t]*`,
+  'gu',
+);
+
+export interface ParsedList {
+  kind: ListKind;
+  /** Cleaned person names in order of appearance. */
+  names: string[];
+  /** "None", "N/A", "0". */
+  none: boolean;
+  /** "All", "Unanimous", "All members present". */
+  all: boolean;
+  /** "Ayes: 5." or a trailing "- 5". */
+  count: number | null;
+  start: number;
+  end: number;
+}
+
+const NUMBER_WORDS: Record<string, number> = {
+  zero: 0, none: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
+  ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15,
+};
+export const NUMBER_ALT = String.raw`\d{1,2}(?!\d)|${ciAlt(Object.keys(NUMBER_WORDS).filter((w) => w !== 'none'))}`;
+
+export function parseNumber(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (/^\d{1,2}$/.test(t)) return Number(t);
+  return NUMBER_WORDS[t] ?? null;
+}
+
+/** Where a list's text ends: a sentence-final period (not an initial or "Mr."), a blank line, or a hard cap. */
+const LIST_END_RE = /(?<!(?:^|[\s.(])\p{Lu}|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Hon))\.(?=\s|$)|\n[ \t]*\n/u;
+const ITEM_SPLIT_RE = /\s*(?:[,;\n]|\band\b|&)\s*/u;
+const NONE_ITEM_RE = /^(?:none|n\/a|na|nil|zero|0|-+|—|–)$/i;
+const ALL_ITEM_RE = /^(?:all|all\s+(?:present|members(?:\s+present)?|council\s*members(?:\s+present)?|in\s+favor)|unanimous(?:ly)?)$/i;
+
+function parseListBody(kind: ListKind, body: string, start: number, end: number): ParsedList {
+  const result: ParsedList = { kind, names: [], none: false, all: false, count: null, start, end };
+  const trimmed = body.trim();
+  const bareCount = /^(\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b\s*(?:\((.*)\))?\s*$/i.exec(trimmed);
+  if (bareCount) {
+    result.count = parseNumber(bareCount[1]!);
+    if (result.count === 0) result.none = true;
+    if (bareCount[2] !== undefined) result.names = parseListBody(kind, bareCount[2], start, end).names;
+    return result;
+  }
+  for (const rawItem of trimmed.split(ITEM_SPLIT_RE)) {
+    let item = rawItem.replace(/\([^)]{0,60}\)/g, ' ').trim();
+    const trailingCount = /\s*[-–—:]\s*(\d{1,2})\s*$/.exec(item);
+    if (trailingCount) {
+      result.count = Number(trailingCount[1]);
+      item = item.slice(0, trailingCount.index).trim();
+    }
+    if (item === '') continue;
+    if (NONE_ITEM_RE.test(item)) {
+      result.none = true;
+      break;
+    }
+    if (ALL_ITEM_RE.test(item)) {
+      result.all = true;
+      break;
+    }
+    const withoutTitle = stripTitles(item);
+    if (withoutTitle === '') continue; // a bare title such as "Council Members" on its own line
+    const name = cleanName(withoutTitle, 'start');
+    // the whole item must be a name: "Chen" is, "Chen thanked staff" is not, and ends the list
+    if (name === null || name.split(' ').length !== withoutTitle.split(/\s+/).length) break;
+    result.names.push(name);
+    if (trailingCount) break;
+  }
+  if (result.count === null && result.names.length === 0 && !result.none && !result.all) return result;
+  if (result.count !== null && result.names.length > 0 && result.count !== result.names.length) {
+    // a trailing "- 5" is the clerk's own count of the list; keep it, names stay as written
+  }
+  return result;
+}
+
+/** Every roll-call or vote list on the page ("Present: ...", "Ayes: ...", "Noes: None"...). */
+export function findLists(text: string): ParsedList[] {
+  const matches = [...text.matchAll(LIST_KEYWORD_RE)];
+  const lists: ParsedList[] = [];
+  for (let i = 0; i < matches.length; i++) {
+    const m = matches[i]!;
+    const keyword = m[1]!.toLowerCase().replace(/\s+/g, ' ');
+    const kind = LIST_KIND_BY_KEYWORD.get(keyword);
+    if (kind === undefined) continue;
+    // a keyword like "No" or "For" must start a line or follow punctuation: "Motion for: ..." is not a list
+    if (['no', 'for', 'against', 'opposed', 'yes', 'aye', 'nay', 'yea', 'present', 'excused', 'absent'].includes(keyword)) {
+      const before = text.slice(Math.max(0, m.index - 3), m.index);
+      if (m.index > 0 && !/(?:^|[\n.;,)]\s*|\s{2,})$/.test(before) && !/[.;:)]\s*$/.test(before)) continue;
+    }
+    const bodyStart = m.index + m[0].length;
+    const next = matches[i + 1];
+    let bodyEnd = Math.min(next ? next.index : text.length, bodyStart + 600);
+    const slice = text.slice(bodyStart, bodyEnd);
+    const stop = LIST_END_RE.exec(slice);
+    if (stop) bodyEnd = bodyStart + stop.index;
+    const list = parseListBody(kind, text.slice(bodyStart, bodyEnd), m.index, bodyEnd);
+    if (list.names.length > 0 || list.none || list.all || list.count !== null) lists.push(list);
+  }
+  return lists;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Titled persons
+
+/** "Mayor Chen", "Council Member Maria Ortiz", "Council Members Ortiz, Chen and Ramirez". */
+export const TITLED_PERSON_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:(${PLURAL_TITLE_ALT})[ \t]*\n?[ \t]*(${NAME_CANDIDATE}(?:(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+|[ \t]*&[ \t]*)${NAME_CANDIDATE}){0,12})|(${TITLE_ALT}|${HONORIFIC_ALT})[ \t]*\n?[ \t]*(${NAME_CANDIDATE}))(?![\p{L}])`,
+  'gu',
+);
+
+/** Persons introduced by a title anywhere in the text, title stripped. */
+export function findTitledPersons(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(TITLED_PERSON_RE)) {
+    if (m[2] !== undefined) {
+      for (const part of m[2].split(/\s*(?:,|\band\b|&)\s*/u)) {
+        const name = cleanName(part, 'start');
+        if (name === null) break;
+        out.push(name);
+      }
+    } else if (m[4] !== undefined) {
+      const name = cleanName(m[4], 'start');
+      if (name !== null) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** "The City Manager, Jennifer Ott," and "Lara Weisiger, City Clerk". */
+const ROLE_NOUN = String.raw`(?:Manager|Director|Clerk|Attorney|Chief|Officer|Superintendent|Engineer|Planner|Administrator|Treasurer|Auditor|Counsel|Coordinator|Supervisor|Secretary|President|Chair)`;
+const ROLE_PHRASE = String.raw`(?:\p{Lu}\p{Ll}+[ \t]+){0,3}${ROLE_NOUN}`;
+export const APPOSITIVE_RE = new RegExp(
+  String.raw`(?<![\p{L}])${ROLE_PHRASE},[ \t]*\n?[ \t]*(${NAME_CANDIDATE})(?=[ \t]*[,.;)\n]|$)|(?<![\p{L}])(${NAME_CANDIDATE}),[ \t]*\n?[ \t]*${ROLE_PHRASE}(?![\p{L}])`,
+  'gu',
+);
+
+export function findAppositivePersons(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(APPOSITIVE_RE)) {
+    const name = m[1] !== undefined ? cleanName(m[1], 'start') : cleanName(m[2] ?? '', 'end');
+    // a lone surname next to a role is too weak ("Alameda, City Manager" is a place)
+    if (name !== null && name.includes(' ')) out.push(name);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organisations and locations
+
+export const ORG_SUFFIXES = [
+  'Club', 'Association', 'Council', 'Department', 'Commission', 'Foundation', 'District', 'Authority',
+  'Committee', 'Board', 'Agency', 'Society', 'Alliance', 'Coalition', 'Institute', 'University',
+  'College', 'Bureau', 'Corporation', 'Company', 'Partnership', 'Partners', 'Group', 'League',
+  'Union', 'Chapter', 'Trust', 'Library', 'Chamber of Commerce', 'Conservancy', 'Cooperative',
+  'Federation', 'Church', 'Hospital', 'Bank', 'Transit', 'Services', 'Center', 'Centre', 'Network',
+];
+const CORP_SUFFIX = String.raw`(?:Inc|LLC|L\.L\.C|LLP|Ltd|Corp|Co|Company|Corporation|PLLC|LP|P\.C)\.?`;
+const ORG_TOKEN = String.raw`(?:\p{Lu}(?=[\p{L}'’&.-]*\p{Ll})[\p{L}'’.-]*|\p{Lu}{2,5}(?![\p{L}]))`;
+const ORG_SEP = String.raw`(?:[ \t]+|[ \t]*\n[ \t]*)`;
+/** "Sierra Club", "Downtown Business Association", "Recreation and Parks Department", "Bayline Paving, Inc." */
+export const ORG_RE = new RegExp(
+  String.raw`(?<![\p{L}])((?:${ORG_TOKEN}${ORG_SEP}(?:(?:and|&)${ORG_SEP})?){1,6}(?:(?:${ORG_SUFFIXES.join('|')})(?![\p{L}])(?:${ORG_SEP}of${ORG_SEP}(?:the${ORG_SEP})?${ORG_TOKEN}(?:${ORG_SEP}${ORG_TOKEN}){0,3})?|,?[ \t]+${CORP_SUFFIX}(?![\p{L}])))`,
+  'gu',
+);
+/** Suffix words that head a person's title, not an organisation ("Council Member", "Board President"). */
+const ORG_TITLE_FOLLOWERS = /^(?:\s+(?:Members?|Member's|President|Vice|Chair|Chairs|Secretary|Liaison|Chambers?|Room|Rooms|Meeting|Meetings|Agenda|Minutes|Reports?|Comments|Communications|Referrals|Consensus|Packet)(?![\p{L}]))/u;
+
+const ORG_LEADING_NOISE: ReadonlySet<string> = new Set([
+  'the', 'a', 'an', 'and', 'of', 'to', 'by', 'with', 'from', 'for', 'at', 'in', 'on', 'as', 'this',
+  'that', 'approve', 'approved', 'approving', 'adopt', 'adopting', 'authorize', 'authorizing',
+  'accept', 'accepting', 'direct', 'directing', 'receive', 'motion', 'resolution', 'ordinance',
+  'item', 'consent', 'supporting', 'support', 'regarding', 're', 'joint', 'mr', 'mrs', 'ms', 'dr',
+  'mayor', 'vice', 'member', 'members', 'council', 'chair', 'president', 'speakers', 'speaker',
+  'staff', 'contract', 'agreement', 'grant', 'letter', 'presentation', 'proclamation', 'report',
+  'update', 'public', 'hearing', 'whereas', 'between', 'honoring', 'recognizing', 'thanked', 'thank',
+  'january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october',
+  'november', 'december', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday',
+]);
+/** Keep "Public Works Department", drop "Public Hearing": noise words only count when not the whole org. */
+const ORG_KEEP_LEADING: ReadonlySet<string> = new Set(['public']);
+
+export function findOrgs(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(ORG_RE)) {
+    const after = text.slice(m.index + m[0].length, m.index + m[0].length + 20);
+    let phrase = m[1]!.replace(/\s+/g, ' ').trim();
+    if (/(?:Council|Board|Commission|Committee)$/.test(phrase) && ORG_TITLE_FOLLOWERS.test(after)) continue;
+    const tokens = phrase.split(' ');
+    while (tokens.length > 1) {
+      const first = tokens[0]!.toLowerCase();
+      const rest = tokens.slice(1).join(' ');
+      if (ORG_KEEP_LEADING.has(first) && /^Works\b/.test(rest)) break;
+      if (!ORG_LEADING_NOISE.has(first) && !/^\p{Lu}\.$/u.test(tokens[0]!)) break;
+      tokens.shift();
+    }
+    phrase = tokens.join(' ');
+    // a bare suffix ("Council", "Board") or an all-caps heading is not an organisation
+    if (tokens.length < 2 || /^(?:and|&)$/i.test(tokens[0]!)) continue;
+    if (/^[\p{Lu}\s&.,'’-]+$/u.test(phrase) && !/\p{Ll}/u.test(phrase)) continue;
+    out.push(phrase.replace(/[.,;:]+$/u, ''));
+  }
+  return out;
+}
+
+const PLACE_SUFFIXES = [
+  'Street', 'Avenue', 'Boulevard', 'Road', 'Drive', 'Lane', 'Parkway', 'Highway', 'Expressway',
+  'Freeway', 'Court', 'Plaza', 'Park', 'Square', 'Trail', 'Creek', 'River', 'Bay', 'Beach',
+  'Harbor', 'Marina', 'Island', 'Estuary', 'Terrace', 'Circle',
+];
+/** "1500 Park Street", "Webster Street", "Riverside Park". */
+export const PLACE_RE = new RegExp(
+  String.raw`(?<![\p{L}\d])((?:\d{1,6}(?:-\d{1,6})?[ \t]+)?(?:[NSEW]\.?[ \t]+)?(?:\p{Lu}\p{Ll}+[ \t]+){1,3}(?:${PLACE_SUFFIXES.join('|')}))(?![\p{L}])`,
+  'gu',
+);
+
+export function findPlaces(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(PLACE_RE)) {
+    const tokens = m[1]!.split(/[ \t]+/);
+    // drop leading noise ("Approve Park Street", "On Webster Street") but keep street numbers
+    const number = /^\d/.test(tokens[0]!) ? tokens.shift()! : null;
+    while (tokens.length > 1 && (isNonNameToken(tokens[0]!) || ORG_LEADING_NOISE.has(tokens[0]!.toLowerCase()))) tokens.shift();
+    if (tokens.length < 2) continue;
+    out.push([...(number !== null && tokens.length === m[1]!.split(/[ \t]+/).length - 1 ? [number] : []), ...tokens].join(' '));
+  }
+  return out;
+}
+
+/** Whether a phrase is nothing but a role ("City Manager", "Public Works Director", "Vice Mayor"). */
+export function isBareTitle(phrase: string): boolean {
+  const tokens = phrase.toLowerCase().split(/\s+/).filter((t) => t !== '');
+  if (tokens.length === 0) return true;
+  if (stripTitles(phrase) === '') return true;
+  const roleNouns = /^(?:manager|director|clerk|attorney|chief|officer|superintendent|engineer|planner|administrator|treasurer|auditor|counsel|coordinator|supervisor|secretary|president|chair|mayor|member|members|commissioner|councilmember|staff)$/;
+  const last = tokens[tokens.length - 1]!;
+  return roleNouns.test(last) && tokens.every((t) => NON_NAME_WORDS.has(t) || /^(?:public|works|planning|finance|community|development|fire|police|economic|housing|parks|recreation|library|human|resources|information|technology|utilities|transportation|building|city|town|county|general|services|operations|relations|program)$/.test(t));
+}
+
+export function orgSuffixOf(phrase: string): string | null {
+  for (const suffix of ORG_SUFFIXES) {
+    if (phrase.endsWith(` ${suffix}`)) return suffix;
+  }
+  if (new RegExp(String.raw`,?\s${CORP_SUFFIX}$`, 'u').test(phrase)) return 'Inc';
+  return null;
+}
+
+export function placeSuffixOf(phrase: string): string | null {
+  for (const suffix of PLACE_SUFFIXES) {
+    if (phrase.endsWith(` ${suffix}`)) return suffix;
+  }
+  return null;
+}

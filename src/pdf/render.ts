@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { permanentPdfError } from './errors.js';
+import { assertLooksLikePdf } from './pdf-file-check.js';
+import { runPdfChild } from './pdf-child.js';
+import { runWithDeadline } from './subprocess.js';
+
+export type PdfRenderer = 'pdftoppm' | 'pdfjs';
+
+export interface RenderOptions {
+  dpi: number;
+  timeoutMs: number;
+  outPath: string;
+  /** 'auto' prefers poppler's pdftoppm (faster, more faithful) and falls back to pdf.js. */
+  renderer?: 'auto' | PdfRenderer;
+}
+
+const childScript = fileURLToPath(new URL('./render-child.ts', import.meta.url));
+
+/**
+ * Renders one page to a binary grayscale PGM (P5), the format both OCR engines read directly.
+ * The renderer always runs as a subprocess under a kill-timeout, so a page that crashes or hangs
+ * it becomes a PermanentPdfError instead of taking the caller down. The image appears at
+ * `outPath` complete or not at all: a killed renderer leaves no half-written file behind.
+ */
+export async function renderPageToPgm(pdfPath: string, pageNumber: number, options: RenderOptions): Promise<void> {
+  if (!Number.isInteger(pageNumber) || pageNumber < 1) throw new RangeError(`Page numbers start at 1; got ${pageNumber}.`);
+  await assertLooksLikePdf(pdfPath);
+  const renderer = options.renderer === undefined || options.renderer === 'auto' ? await detectRenderer() : options.renderer;
+  // pdftoppm names its output <prefix>.pgm; the pdf.js child is given the same name.
+  const partialPrefix = `${options.outPath}.partial-${randomUUID()}`;
+  const partialPath = `${partialPrefix}.pgm`;
+  try {
+    if (renderer === 'pdftoppm') await renderWithPdftoppm(pdfPath, pageNumber, options, partialPrefix);
+    else await runPdfChild(childScript, [pdfPath, String(pageNumber), String(options.dpi), partialPath], { timeoutMs: options.timeoutMs, pdfPath });
+    await fs.rename(partialPath, options.outPath);
+  } finally {
+    await fs.rm(partialPath, { force: true });
+  }
+}
+
+let detected: Promise<PdfRenderer> | undefined;
+
+/** pdftoppm when poppler-utils is installed, else pdf.js. Asked once per process. */
+export function detectRenderer(): Promise<PdfRenderer> {
+  detected ??= runWithDeadline('pdftoppm', ['-v'], { timeoutMs: 10_000 }).then((outcome) =>
+    outcome.exitCode === 0 ? 'pdftoppm' : 'pdfjs',
+  );
+  return detected;
+}
+
+async function renderWithPdftoppm(pdfPath: string, pageNumber: number, options: RenderOptions, outPrefix: string): Promise<void> {
+  const page = String(pageNumber);
+  const args = ['-gray', '-r', String(options.dpi), '-f', page, '-l', page, '-singlefile', pdfPath, outPrefix];
+  const outcome = await runWithDeadline('pdftoppm', args, { timeoutMs: options.timeoutMs });
+  if (outcome.spawnError) {
+    throw new Error(`pdftoppm could not be started (${outcome.spawnError.code}); install poppler-utils or use the pdfjs renderer.`);
+  }
+  if (outcome.timedOut) throw permanentPdfError('renderer-timeout', pdfPath, `pdftoppm did not finish page ${pageNumber} within ${options.timeoutMs} ms`);
+  if (outcome.signal) throw permanentPdfError('renderer-crashed', pdfPath, `pdftoppm was killed by ${outcome.signal} on page ${pageNumber}`);
+  if (outcome.exitCode === 0) return;
+  throw pdftoppmFailure(outcome.exitCode, outcome.stderr, pdfPath, pageNumber);
+}
+
+/** pdftoppm's exit codes: 1 = could not open the PDF, 3 = permissions, 99 = anything else. */
+function pdftoppmFailure(exitCode: number | null, stderr: string, pdfPath: string, pageNumber: number): Error {
+  const detail = `pdftoppm: ${stderr.trim().split('\n').slice(-2).join(' / ')}`;
+  if (/Incorrect password/i.test(stderr) || exitCode === 3) return permanentPdfError('encrypted', pdfPath, detail);
+  if (exitCode === 1) return permanentPdfError('corrupt', pdfPath, detail);
+  if (/Invalid page count 0|last page \(0\)/.test(stderr)) return permanentPdfError('empty', pdfPath, detail);
+  if (/Wrong page range/.test(stderr)) return new RangeError(`Page ${pageNumber} does not exist in ${pdfPath} (${detail}).`);
+  // Left retryable: code 99 also covers a full disk or an unwritable output directory.
+  return new Error(`pdftoppm failed on page ${pageNumber} of ${pdfPath} with exit code ${exitCode} (${detail}).`);
+}
