@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { ConfigError, effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
 import { connectDatabase, type Db } from '../db/connect.js';
-import { isDatabaseReachable } from '../db/embedded.js';
+import { isDatabaseReachable } from '../db/admin.js';
 import { InvalidSubdomainError } from '../sites/subdomain.js';
 import { UnknownSiteError } from '../sites/repository.js';
 import { connectClient, TemporalUnreachableError } from '../temporal/connection.js';

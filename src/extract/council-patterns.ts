@@ -359,8 +359,14 @@ const ORG_LEADING_NOISE: ReadonlySet<string> = new Set([
 /** Keep "Public Works Department", drop "Public Hearing": noise words only count when not the whole org. */
 const ORG_KEEP_LEADING: ReadonlySet<string> = new Set(['public']);
 
-export function findOrgs(text: string): string[] {
-  const out: string[] = [];
+export interface Span {
+  text: string;
+  start: number;
+  end: number;
+}
+
+export function findOrgs(text: string): Span[] {
+  const out: Span[] = [];
   for (const m of text.matchAll(ORG_RE)) {
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 20);
     let phrase = m[1]!.replace(/\s+/g, ' ').trim();
@@ -377,7 +383,7 @@ export function findOrgs(text: string): string[] {
     // a bare suffix ("Council", "Board") or an all-caps heading is not an organisation
     if (tokens.length < 2 || /^(?:and|&)$/i.test(tokens[0]!)) continue;
     if (/^[\p{Lu}\s&.,'’-]+$/u.test(phrase) && !/\p{Ll}/u.test(phrase)) continue;
-    out.push(phrase.replace(/[.,;:]+$/u, ''));
+    out.push({ text: phrase.replace(/[.,;:]+$/u, ''), start: m.index, end: m.index + m[0].length });
   }
   return out;
 }
@@ -393,15 +399,20 @@ export const PLACE_RE = new RegExp(
   'gu',
 );
 
-export function findPlaces(text: string): string[] {
-  const out: string[] = [];
+export function findPlaces(text: string): Span[] {
+  const out: Span[] = [];
   for (const m of text.matchAll(PLACE_RE)) {
     const tokens = m[1]!.split(/[ \t]+/);
-    // drop leading noise ("Approve Park Street", "On Webster Street") but keep street numbers
+    // drop leading noise ("Approve Park Street", "On Webster Street"); a street number survives only if nothing was dropped
     const number = /^\d/.test(tokens[0]!) ? tokens.shift()! : null;
-    while (tokens.length > 1 && (isNonNameToken(tokens[0]!) || ORG_LEADING_NOISE.has(tokens[0]!.toLowerCase()))) tokens.shift();
+    let dropped = false;
+    while (tokens.length > 1 && (isNonNameToken(tokens[0]!) || ORG_LEADING_NOISE.has(tokens[0]!.toLowerCase()))) {
+      tokens.shift();
+      dropped = true;
+    }
     if (tokens.length < 2) continue;
-    out.push([...(number !== null && tokens.length === m[1]!.split(/[ \t]+/).length - 1 ? [number] : []), ...tokens].join(' '));
+    const words = number !== null && !dropped ? [number, ...tokens] : tokens;
+    out.push({ text: words.join(' '), start: m.index, end: m.index + m[0].length });
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { workerTypes, type WorkerType } from '../../src/activities/index.js';
 import { loadConfig, type ClerkConfig } from '../../src/config/index.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
-import { ensureDatabase } from '../../src/db/embedded.js';
+import { ensureDatabase } from '../../src/db/admin.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { LocalFolderStore } from '../../src/storage/local-folder-store.js';
 import { createWorkers, runWorkers, workflowsPath } from '../../src/workers/create.js';

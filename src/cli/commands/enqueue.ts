@@ -54,6 +54,7 @@ async function waitWithProgress(client: Client, db: Db, subdomains: string[], sh
         const progress = report.progress;
         barFor.get(report.subdomain)?.setTotal(Math.max(progress?.stage_total ?? 1, 1));
         barFor.get(report.subdomain)?.update(progress?.stage_completed ?? 0, {
+          site: report.subdomain,
           stage: report.stage,
           pagesDone: progress?.pages_done ?? 0,
           pagesFailed: progress?.pages_failed ?? 0,

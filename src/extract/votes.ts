@@ -1,0 +1,405 @@
+/**
+ * Motions and votes in council-minutes text.
+ *
+ * The page is scanned for events (a motion with mover/seconder, a "seconded by", a roll-call list,
+ * a per-member roll call, an inline "with Chen voting no", a result such as "carried 5-0") which are
+ * then grouped in reading order into one {@link Vote} per motion.
+ */
+import {
+  NAME_CANDIDATE,
+  NUMBER_ALT,
+  type ParsedList,
+  ci,
+  ciAlt,
+  cleanName,
+  findLists,
+  parseNumber,
+} from './council-patterns.js';
+
+export type VoteChoice = 'aye' | 'nay' | 'abstain' | 'absent';
+export type VoteResult = 'passed' | 'failed' | 'unknown';
+
+export interface Vote {
+  motion_by: string | null;
+  seconded_by: string | null;
+  result: VoteResult;
+  tally: { ayes: number; nays: number; abstain: number; absent: number };
+  individual_votes: { name: string; vote: VoteChoice }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+type Event =
+  | { type: 'motion'; at: number; mover: string | null; seconder: string | null }
+  | { type: 'seconder'; at: number; name: string }
+  | { type: 'list'; at: number; list: ParsedList & { kind: VoteChoice } }
+  | { type: 'individual'; at: number; entries: { name: string; vote: VoteChoice }[]; rollCall: boolean }
+  | { type: 'result'; at: number; end: number; result: 'passed' | 'failed' | null; counts: number[] | null; unanimous: boolean };
+
+const NL = String.raw`[ \t]*\n?[ \t]*`;
+const NAME = `(${NAME_CANDIDATE})`;
+const NAME_LIST = String.raw`(${NAME_CANDIDATE}(?:(?:[ \t]*,[ \t]*(?:${ci('and')}[ \t]+)?|[ \t]+${ci('and')}[ \t]+|[ \t]*&[ \t]*)${NAME_CANDIDATE}){0,8})`;
+
+const MOVER_BY = ciAlt([
+  'motion by', 'motion was by', 'motion made by', 'motion was made by', 'motion offered by',
+  'motion was offered by', 'moved by', 'it was moved by', 'motion moved by', 'motion was moved by',
+]);
+const MOVER_COLON = ciAlt(['motion', 'moved', 'mover', 'motion made by', 'moved by', 'motion by']);
+
+/** "Motion by X", "It was moved by X", "Moved: X". */
+const MOVER_RE = new RegExp(String.raw`(?<![\p{L}])(?:(?:${MOVER_BY})[ \t]*:?|(?:${MOVER_COLON})[ \t]*:)${NL}${NAME}`, 'gu');
+/** "Council Member Chen moved approval of...", "Ortiz made a motion to...". */
+const NAME_MOVED_RE = new RegExp(
+  String.raw`${NAME}${NL}(?:${ciAlt(['moved', 'made a motion', 'made the motion', 'motioned', 'so moved'])})(?=[ \t]*(?:[,;.\n]|$)|[ \t]+(?:${ciAlt(['to', 'that', 'approval', 'adoption', 'acceptance', 'introduction', 'denial', 'for', 'the staff recommendation', 'the recommendation', 'staff recommendation', 'and'])})(?![\p{L}]))`,
+  'gu',
+);
+/** "It was moved and seconded to approve..." (no names given). */
+const ANON_MOTION_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:${ci('it was')}[ \t]+)?(?:${ciAlt(['moved', 'motion made', 'motion was made', 'motion'])})[ \t]+${ci('and')}[ \t]+${ci('seconded')}(?![ \t]+${ci('by')})`,
+  'gu',
+);
+/** "M/S Ortiz/Chen", "Moved/Seconded: Ortiz/Chen". */
+const MS_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:M\/S|${ci('moved')}\/${ci('seconded')}|${ci('motion')}\/${ci('second')})[ \t]*:?[ \t]*${NAME}[ \t]*\/[ \t]*${NAME}`,
+  'gu',
+);
+const SECONDER_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:(?:${ciAlt(['seconded by', 'second by', 'seconded', 'second', 'seconder'])})[ \t]*:|(?:${ciAlt(['seconded by', 'second by', 'and seconded by', 'with a second by', 'with second by'])}))${NL}${NAME}`,
+  'gu',
+);
+/** "Chen seconded the motion", "Chen seconded." */
+const NAME_SECONDED_RE = new RegExp(
+  String.raw`${NAME}${NL}${ci('seconded')}(?=[ \t]*(?:[,;.\n]|$)|[ \t]+${ci('the motion')}|[ \t]+${ci('it')}(?![\p{L}]))`,
+  'gu',
+);
+
+const N = `(?:${NUMBER_ALT})`;
+const DASH_OR_TO = String.raw`(?:[ \t]*[-–—][ \t]*|[ \t]+${ci('to')}[ \t]+)`;
+const COUNT = String.raw`\(?(?<![\d$.,/])(?<a>${N})${DASH_OR_TO}(?<b>${N})(?:[ \t]*[-–—][ \t]*(?<c>${N}))?(?:[ \t]*[-–—][ \t]*(?<d>${N}))?(?![\d/])\)?`;
+const COUNT_TAIL = String.raw`(?:[ \t]*,?[ \t]*(?:(?:${ciAlt(['by', 'on', 'with'])})[ \t]+)?(?:${ci('a')}[ \t]+)?(?:(?:${ciAlt(['roll call', 'roll-call', 'voice'])})[ \t]+)?(?:${ciAlt(['vote of', 'vote'])}[ \t]+)?${COUNT}(?:[ \t]+${ciAlt(['vote', 'roll call vote'])})?)`;
+
+const STRONG_WORDS = ['carried', 'carries', 'failed', 'fails', 'defeated', 'did not carry', 'failed to carry', 'failed to pass', 'did not pass', 'did not prevail', 'died'];
+const WEAK_WORDS = ['passed', 'passes', 'approved', 'adopted', 'prevailed', 'denied', 'lost'];
+const FAIL_WORDS = new Set(['failed', 'fails', 'defeated', 'did not carry', 'failed to carry', 'failed to pass', 'did not pass', 'did not prevail', 'died', 'denied', 'lost']);
+const SUBJECT = ciAlt(['motion', 'main motion', 'substitute motion', 'amended motion', 'motion as amended', 'vote', 'item', 'recommendation', 'question']);
+const FILLER = ciAlt(['was', 'has', 'been', 'then', 'therefore', 'thereby', 'subsequently', 'thereupon', 'was then']);
+const UNANIMOUS = ciAlt(['unanimously', 'unanimous']);
+
+/** "The motion carried unanimously 5-0", "motion failed 2-3", "approved 4-1", "passed unanimously". */
+const RESULT_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:(?<subj>${SUBJECT})(?:[ \t\n]+(?:${FILLER}))*[ \t\n]+)?(?:(?<un1>${UNANIMOUS})[ \t]+)?(?<rw>${ciAlt([...STRONG_WORDS, ...WEAK_WORDS])})(?![\p{L}])(?:[ \t]+(?<un2>${UNANIMOUS}))?(?<tail>${COUNT_TAIL})?`,
+  'gu',
+);
+/** "Vote: 5-0", "On a 4-1 vote", "by a vote of 4 to 1". */
+const TALLY_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:(?:${ciAlt(['roll call vote', 'roll-call vote', 'vote', 'tally', 'voice vote', 'by a vote of', 'on a vote of'])})[ \t]*(?::|${ci('was')}|${ci('of')}|-)?[ \t]*${COUNT}|(?<![\p{L}\d])${COUNT}[ \t]+(?:${ciAlt(['vote', 'roll call vote', 'roll-call vote'])})(?![\p{L}]))`,
+  'gu',
+);
+/** "5 ayes, 0 noes", "4 yes and 1 no, 1 absent". */
+const YES_NO_COUNT_RE = new RegExp(
+  String.raw`(?<![\p{L}\d])(?<a>${N})[ \t]+(?:${ciAlt(['ayes', 'aye', 'yes', 'yeas', 'in favor'])})[ \t]*[,;/]?[ \t]*(?:${ci('and')}[ \t]+)?(?<b>${N})[ \t]+(?:${ciAlt(['noes', 'nays', 'no', 'nay', 'opposed', 'against'])})(?![\p{L}])(?:[ \t]*[,;/]?[ \t]*(?:${ci('and')}[ \t]+)?(?<c>${N})[ \t]+(?<ck>${ciAlt(['abstentions', 'abstention', 'abstaining', 'abstain', 'absent', 'excused', 'recused'])}))?`,
+  'gu',
+);
+/** "by unanimous vote", "Vote: Unanimous", "unanimous consent". */
+const UNANIMOUS_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:(?:${ciAlt(['by a', 'by', 'on a'])})[ \t]+)?(?:${ci('unanimous')}[ \t]+(?:${ciAlt(['vote', 'consent', 'approval', 'roll call vote'])})|${ci('vote')}[ \t]*:[ \t]*${ci('unanimous')})(?![\p{L}])`,
+  'gu',
+);
+
+/** "Ortiz: Aye", "Council Member Chen - No", one per line or separated by commas/semicolons. */
+const ROLLCALL_ENTRY_RE = new RegExp(
+  String.raw`(?<=^|[,;\n])[ \t]*${NAME}[ \t]*[:\-–—]?[ \t]*(?<v>${ciAlt(['aye', 'yes', 'yea', 'no', 'nay', 'abstain', 'abstained', 'abstaining', 'absent', 'recused', 'excused'])})(?=[ \t]*(?:[,;.\n]|$))`,
+  'gu',
+);
+/** "with Council Member Chen voting no", "Ortiz and Lee voted no". */
+const INLINE_VOTED_RE = new RegExp(
+  String.raw`${NAME_LIST}[ \t]+(?:${ciAlt(['voting', 'voted', 'votes', 'casting'])})[ \t]+(?:${ci('a')}[ \t]+)?["“]?(?<v>${ciAlt(['no', 'nay', 'against', 'in opposition', 'in the negative', 'aye', 'yes', 'in favor', 'in the affirmative', 'to abstain', 'abstain'])})(?![\p{L}])`,
+  'gu',
+);
+/** "(Lee absent)", "with Chen dissenting", "Ramirez dissenting". */
+const INLINE_STATUS_RE = new RegExp(
+  String.raw`(?:(?:\(|(?<![\p{L}])${ci('with')}[ \t]+)${NAME_LIST}[ \t]+(?<v>${ciAlt(['dissenting', 'opposed', 'absent', 'abstaining', 'abstained', 'recused', 'excused', 'no'])})|${NAME_LIST}[ \t]+(?<v2>${ci('dissenting')}))(?![\p{L}])`,
+  'gu',
+);
+
+function choiceOf(word: string): VoteChoice {
+  const w = word.toLowerCase().replace(/\s+/g, ' ');
+  if (/^(?:no|nay|against|in opposition|in the negative|dissenting|opposed)$/.test(w)) return 'nay';
+  if (/^(?:abstain|abstained|abstaining|to abstain|recused)$/.test(w)) return 'abstain';
+  if (/^(?:absent|excused)$/.test(w)) return 'absent';
+  return 'aye';
+}
+
+function nameListOf(raw: string): string[] {
+  const parts = raw.split(/[ \t]*(?:,|(?<![\p{L}])and(?![\p{L}])|&)[ \t]*/u).filter((p) => p.trim() !== '');
+  const names: string[] = [];
+  parts.forEach((part, i) => {
+    // the first part may carry words before the names ("Then Ortiz"); later parts may carry titles
+    const name = i === 0 ? cleanName(part, 'end') : cleanName(part, 'start');
+    if (name !== null) names.push(name);
+  });
+  return names;
+}
+
+function countsOf(groups: Record<string, string | undefined> | undefined): number[] | null {
+  if (!groups || groups.a === undefined || groups.b === undefined) return null;
+  const nums = [groups.a, groups.b, groups.c, groups.d].filter((x): x is string => x !== undefined).map(parseNumber);
+  if (nums.some((n) => n === null)) return null;
+  return nums as number[];
+}
+
+function scanResults(text: string): Event[] {
+  const found: Extract<Event, { type: 'result' }>[] = [];
+  for (const m of text.matchAll(RESULT_RE)) {
+    const g = m.groups ?? {};
+    const word = g.rw!.toLowerCase().replace(/\s+/g, ' ');
+    const end = m.index + m[0].length;
+    const after = text.slice(end, end + 40);
+    const counts = g.tail !== undefined ? countsOf(g) : null;
+    const unanimous = g.un1 !== undefined || g.un2 !== undefined;
+    const strong = STRONG_WORDS.includes(word);
+    if (word === 'died' && !/^[ \t\n]+(?:for|due[ \t]+to)[ \t\n]+(?:a[ \t]+)?lack/i.test(after)) continue;
+    if (counts === null && !unanimous) {
+      // "carried over", "failed to", "approved by the Planning Commission", a lone "Approved." after a consent item
+      if (strong && g.subj === undefined && /^[ \t]+(?:out|over|forward|on|through|in|into|to|by)(?![\p{L}])/iu.test(after)) continue;
+      if (!strong && (g.subj === undefined || /^[ \t\n]+by[ \t\n]+(?!a[ \t]+(?:vote|roll|unanimous)|unanimous|roll|voice)/i.test(after))) continue;
+    }
+    found.push({ type: 'result', at: m.index, end, result: FAIL_WORDS.has(word) ? 'failed' : 'passed', counts, unanimous });
+  }
+  for (const m of text.matchAll(TALLY_RE)) {
+    found.push({ type: 'result', at: m.index, end: m.index + m[0].length, result: null, counts: countsOf(m.groups), unanimous: false });
+  }
+  for (const m of text.matchAll(YES_NO_COUNT_RE)) {
+    const g = m.groups ?? {};
+    const a = parseNumber(g.a!);
+    const b = parseNumber(g.b!);
+    const c = g.c !== undefined ? parseNumber(g.c) : null;
+    if (a === null || b === null) continue;
+    const counts = [a, b, 0, 0];
+    if (c !== null) counts[/^(?:absent|excused)$/i.test(g.ck ?? '') ? 3 : 2] = c;
+    found.push({ type: 'result', at: m.index, end: m.index + m[0].length, result: null, counts, unanimous: false });
+  }
+  for (const m of text.matchAll(UNANIMOUS_RE)) {
+    found.push({ type: 'result', at: m.index, end: m.index + m[0].length, result: 'passed', counts: null, unanimous: true });
+  }
+  // overlapping matches describe the same words: keep the earliest, then the longest
+  found.sort((x, y) => x.at - y.at || y.end - x.end);
+  const kept: Event[] = [];
+  let lastEnd = -1;
+  for (const r of found) {
+    if (r.at < lastEnd) continue;
+    kept.push(r);
+    lastEnd = r.end;
+  }
+  return kept;
+}
+
+function scanEvents(text: string): Event[] {
+  const events: Event[] = [];
+  for (const m of text.matchAll(MOVER_RE)) {
+    const mover = cleanName(m[1]!, 'start');
+    if (mover !== null) events.push({ type: 'motion', at: m.index, mover, seconder: null });
+  }
+  for (const m of text.matchAll(NAME_MOVED_RE)) {
+    const mover = cleanName(m[1]!, 'end');
+    if (mover !== null) events.push({ type: 'motion', at: m.index, mover, seconder: null });
+  }
+  for (const m of text.matchAll(ANON_MOTION_RE)) {
+    events.push({ type: 'motion', at: m.index, mover: null, seconder: null });
+  }
+  for (const m of text.matchAll(MS_RE)) {
+    const mover = cleanName(m[1]!, 'start');
+    const seconder = cleanName(m[2]!, 'start');
+    if (mover !== null || seconder !== null) events.push({ type: 'motion', at: m.index, mover, seconder });
+  }
+  for (const m of text.matchAll(SECONDER_RE)) {
+    const name = cleanName(m[1]!, 'start');
+    if (name !== null) events.push({ type: 'seconder', at: m.index, name });
+  }
+  for (const m of text.matchAll(NAME_SECONDED_RE)) {
+    const name = cleanName(m[1]!, 'end');
+    if (name !== null) events.push({ type: 'seconder', at: m.index, name });
+  }
+  for (const list of findLists(text)) {
+    if (list.kind !== 'present') events.push({ type: 'list', at: list.start, list: list as ParsedList & { kind: VoteChoice } });
+  }
+  // per-member roll call: adjacent entries form one event
+  let rollCall: Extract<Event, { type: 'individual' }> | null = null;
+  let rollCallEnd = -1;
+  for (const m of text.matchAll(ROLLCALL_ENTRY_RE)) {
+    const name = cleanName(m[1]!, 'end');
+    if (name === null) continue;
+    const entry = { name, vote: choiceOf(m.groups!.v!) };
+    if (rollCall !== null && /^[\s,;.]*$/.test(text.slice(rollCallEnd, m.index))) {
+      rollCall.entries.push(entry);
+    } else {
+      rollCall = { type: 'individual', at: m.index, entries: [entry], rollCall: true };
+      events.push(rollCall);
+    }
+    rollCallEnd = m.index + m[0].length;
+  }
+  for (const re of [INLINE_VOTED_RE, INLINE_STATUS_RE]) {
+    for (const m of text.matchAll(re)) {
+      const raw = m[1] ?? m[2];
+      const word = m.groups?.v ?? m.groups?.v2;
+      if (raw === undefined || word === undefined) continue;
+      const vote = choiceOf(word);
+      const entries = nameListOf(raw).map((name) => ({ name, vote }));
+      if (entries.length > 0) events.push({ type: 'individual', at: m.index, entries, rollCall: false });
+    }
+  }
+  events.push(...scanResults(text));
+  const rank: Record<Event['type'], number> = { motion: 0, seconder: 1, list: 2, individual: 3, result: 4 };
+  return events.sort((x, y) => x.at - y.at || rank[x.type] - rank[y.type]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grouping
+
+interface Draft {
+  mover: string | null;
+  seconder: string | null;
+  result: 'passed' | 'failed' | null;
+  unanimous: boolean;
+  counts: number[] | null;
+  lists: Partial<Record<VoteChoice, ParsedList>>;
+  individual: Map<string, VoteChoice>;
+  rollCall: boolean;
+}
+
+function newDraft(): Draft {
+  return { mover: null, seconder: null, result: null, unanimous: false, counts: null, lists: {}, individual: new Map(), rollCall: false };
+}
+
+function hasVoteContent(d: Draft): boolean {
+  return d.result !== null || d.unanimous || d.counts !== null || Object.keys(d.lists).length > 0 || d.individual.size > 0;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function finish(d: Draft): Vote {
+  const kinds: VoteChoice[] = ['aye', 'nay', 'abstain', 'absent'];
+  const individual_votes = [...d.individual].map(([name, vote]) => ({ name, vote }));
+  const has = (k: VoteChoice): boolean =>
+    (d.lists[k]?.names.length ?? 0) > 0 || (d.lists[k]?.count ?? 0) > 0 || individual_votes.some((v) => v.vote === k);
+  const explicit: Partial<Record<VoteChoice, number>> = {};
+  if (d.counts !== null) {
+    const [a, b, c, e] = d.counts;
+    explicit.aye = a;
+    explicit.nay = b;
+    if (d.counts.length === 3 && c !== undefined) {
+      if (has('abstain') && !has('absent')) explicit.abstain = c;
+      else explicit.absent = c;
+    } else if (d.counts.length >= 4) {
+      explicit.abstain = c;
+      explicit.absent = e;
+    }
+  }
+  const value = (k: VoteChoice): number => {
+    const list = d.lists[k];
+    if (list !== undefined && !list.all) return list.none ? 0 : (list.count ?? list.names.length);
+    const fromCount = explicit[k];
+    if (fromCount !== undefined) return fromCount;
+    return individual_votes.filter((v) => v.vote === k).length;
+  };
+  const [ayes, nays, abstain, absent] = kinds.map(value) as [number, number, number, number];
+  let result: VoteResult;
+  if (d.result !== null) result = d.result;
+  else if (d.unanimous) result = 'passed';
+  else if (ayes + nays > 0) result = ayes > nays ? 'passed' : 'failed';
+  else result = 'unknown';
+  return { motion_by: d.mover, seconded_by: d.seconder, result, tally: { ayes, nays, abstain, absent }, individual_votes };
+}
+
+/**
+ * Every motion/vote on the page, in reading order. A vote is started by a motion ("Motion by X,
+ * seconded by Y"), a vote list ("Ayes: ..."), a per-member roll call or a result ("carried 5-0");
+ * later events attach to it until one of them would repeat what the vote already has.
+ */
+export function extractVotes(text: string): Vote[] {
+  const votes: Vote[] = [];
+  let cur: Draft | null = null;
+  const flush = (): void => {
+    if (cur !== null) votes.push(finish(cur));
+    cur = null;
+  };
+  const start = (): Draft => {
+    flush();
+    cur = newDraft();
+    return cur;
+  };
+
+  for (const ev of scanEvents(text)) {
+    const d = cur as Draft | null;
+    switch (ev.type) {
+      case 'motion': {
+        const merge =
+          d !== null &&
+          !hasVoteContent(d) &&
+          (ev.mover === null || d.mover === null || d.mover === ev.mover) &&
+          (ev.seconder === null || d.seconder === null || d.seconder === ev.seconder);
+        const target = merge ? d! : start();
+        target.mover ??= ev.mover;
+        target.seconder ??= ev.seconder;
+        break;
+      }
+      case 'seconder': {
+        if (d !== null && d.seconder === ev.name) break;
+        if (d !== null && d.seconder === null && !hasVoteContent(d)) d.seconder = ev.name;
+        else start().seconder = ev.name;
+        break;
+      }
+      case 'list': {
+        const { list } = ev;
+        if (d === null && list.kind === 'absent') break; // attendance, not a vote
+        const existing = d?.lists[list.kind];
+        if (existing !== undefined && sameNames(existing.names, list.names) && existing.none === list.none) break;
+        const target = d === null || existing !== undefined || (d.rollCall && list.kind !== 'absent') ? start() : d;
+        target.lists[list.kind] = list;
+        if (list.all && list.kind === 'aye') target.unanimous = true;
+        for (const name of list.names) if (!target.individual.has(name)) target.individual.set(name, list.kind);
+        break;
+      }
+      case 'individual': {
+        if (!ev.rollCall) {
+          if (d === null) break; // an inline remark with no vote around it
+          for (const { name, vote } of ev.entries) if (!d.individual.has(name)) d.individual.set(name, vote);
+          break;
+        }
+        if (d === null && ev.entries.every((e) => e.vote === 'absent')) break;
+        const fresh = d === null || d.rollCall || Object.keys(d.lists).some((k) => k !== 'absent');
+        const target = fresh ? start() : d!;
+        target.rollCall = true;
+        for (const { name, vote } of ev.entries) if (!target.individual.has(name)) target.individual.set(name, vote);
+        break;
+      }
+      case 'result': {
+        const repeats =
+          d !== null &&
+          ((d.result !== null && ev.result !== null) ||
+            (d.counts !== null && ev.counts !== null && !sameNames(d.counts.map(String), ev.counts.map(String))));
+        const target = d === null || repeats ? start() : d;
+        target.result ??= ev.result;
+        target.counts ??= ev.counts;
+        target.unanimous ||= ev.unanimous;
+        break;
+      }
+    }
+  }
+  flush();
+  return votes;
+}
+
+/** Names of everyone a motion or vote mentions (movers, seconders, voters), for entity extraction. */
+export function votePersons(votes: readonly Vote[]): string[] {
+  const names: string[] = [];
+  for (const v of votes) {
+    if (v.motion_by !== null) names.push(v.motion_by);
+    if (v.seconded_by !== null) names.push(v.seconded_by);
+    for (const iv of v.individual_votes) names.push(iv.name);
+  }
+  return names;
+}
