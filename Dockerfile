@@ -28,6 +28,8 @@ COPY src ./src
 COPY migrations ./migrations
 # The data volume is created from this folder, so it starts out owned by the unprivileged user.
 RUN mkdir -p /data && chown node:node /data
+# PDF child scripts are compiled to plain JS on first use, into this cache inside node_modules.
+RUN mkdir -p node_modules/.cache/clerk-children && chown -R node:node node_modules/.cache
 USER node
 VOLUME ["/data"]
 # Every service names its own command, e.g. `node bin/clerk.mjs worker ocr`.

@@ -146,6 +146,13 @@ export function cleanName(raw: string, from: 'start' | 'end' = 'start'): string 
     if (kept.length === 4) break;
   }
   if (from === 'end') kept.reverse();
+  // in all-caps text a verb looks like a surname ("MAYOR ASHCRAFT CONVENED"): keep one token
+  // unless the candidate was exactly a two-token name ("COUNCIL MEMBER MARIA ORTIZ,")
+  if (kept.length > 1 && kept.every((t) => t === t.toUpperCase())) {
+    const keep = kept.length === 2 && tokens.length === 2 ? 2 : 1;
+    if (from === 'end') kept.splice(0, kept.length - keep);
+    else kept.length = keep;
+  }
   // particles and initials may not end a name; particles may not start one
   while (kept.length > 0 && (LOWER_PARTICLE_RE.test(kept[kept.length - 1]!) || /\.$/.test(kept[kept.length - 1]!))) kept.pop();
   while (kept.length > 0 && LOWER_PARTICLE_RE.test(kept[0]!)) kept.shift();
@@ -198,7 +205,7 @@ const NUMBER_WORDS: Record<string, number> = {
   zero: 0, none: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
   ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15,
 };
-export const NUMBER_ALT = String.raw`\d{1,2}(?!\d)|${ciAlt(Object.keys(NUMBER_WORDS).filter((w) => w !== 'none'))}`;
+export const NUMBER_ALT = String.raw`\d{1,2}(?!\d)|(?<![\p{L}])(?:${ciAlt(Object.keys(NUMBER_WORDS).filter((w) => w !== 'none'))})(?![\p{L}])`;
 
 export function parseNumber(text: string): number | null {
   const t = text.trim().toLowerCase();
@@ -253,6 +260,12 @@ function parseListBody(kind: ListKind, body: string, start: number, end: number)
   return result;
 }
 
+/** Keywords that are ordinary words too: they open a list only at a line start or after a sentence. */
+const WEAK_LIST_KEYWORDS: ReadonlySet<string> = new Set(['no', 'for', 'against', 'opposed', 'yes', 'aye', 'nay', 'yea', 'present', 'excused', 'absent', 'recused', 'abstain', 'roll call']);
+
+/** "ROLL CALL Present: ..." is a list even mid-line, as long as the keyword is capitalised. */
+const STATUS_KEYWORDS: ReadonlySet<string> = new Set(['present', 'excused', 'absent', 'recused', 'abstain']);
+
 /** Every roll-call or vote list on the page ("Present: ...", "Ayes: ...", "Noes: None"...). */
 export function findLists(text: string): ParsedList[] {
   const matches = [...text.matchAll(LIST_KEYWORD_RE)];
@@ -263,9 +276,12 @@ export function findLists(text: string): ParsedList[] {
     const kind = LIST_KIND_BY_KEYWORD.get(keyword);
     if (kind === undefined) continue;
     // a keyword like "No" or "For" must start a line or follow punctuation: "Motion for: ..." is not a list
-    if (['no', 'for', 'against', 'opposed', 'yes', 'aye', 'nay', 'yea', 'present', 'excused', 'absent'].includes(keyword)) {
-      const before = text.slice(Math.max(0, m.index - 3), m.index);
-      if (m.index > 0 && !/(?:^|[\n.;,)]\s*|\s{2,})$/.test(before) && !/[.;:)]\s*$/.test(before)) continue;
+    if (WEAK_LIST_KEYWORDS.has(keyword)) {
+      const lineStart = text.lastIndexOf('\n', m.index - 1) + 1;
+      const before = text.slice(Math.max(lineStart, m.index - 40), m.index);
+      const atBoundary = /^[ \t]*$/.test(before) || /[.;)][ \t]*$/.test(before);
+      const capitalisedStatus = STATUS_KEYWORDS.has(keyword) && /^\p{Lu}/u.test(m[1]!);
+      if (!atBoundary && !capitalisedStatus) continue;
     }
     const bodyStart = m.index + m[0].length;
     const next = matches[i + 1];
@@ -335,7 +351,7 @@ export const ORG_SUFFIXES = [
   'Federation', 'Church', 'Hospital', 'Bank', 'Transit', 'Services', 'Center', 'Centre', 'Network',
 ];
 const CORP_SUFFIX = String.raw`(?:Inc|LLC|L\.L\.C|LLP|Ltd|Corp|Co|Company|Corporation|PLLC|LP|P\.C)\.?`;
-const ORG_TOKEN = String.raw`(?:\p{Lu}(?=[\p{L}'’&.-]*\p{Ll})[\p{L}'’.-]*|\p{Lu}{2,5}(?![\p{L}]))`;
+const ORG_TOKEN = String.raw`(?:\p{Lu}(?=[\p{L}'’-]*\p{Ll})[\p{L}'’-]*|\p{Lu}{2,5}(?![\p{L}]))`;
 const ORG_SEP = String.raw`(?:[ \t]+|[ \t]*\n[ \t]*)`;
 /** "Sierra Club", "Downtown Business Association", "Recreation and Parks Department", "Bayline Paving, Inc." */
 export const ORG_RE = new RegExp(
@@ -390,7 +406,7 @@ export function findOrgs(text: string): Span[] {
 
 const PLACE_SUFFIXES = [
   'Street', 'Avenue', 'Boulevard', 'Road', 'Drive', 'Lane', 'Parkway', 'Highway', 'Expressway',
-  'Freeway', 'Court', 'Plaza', 'Park', 'Square', 'Trail', 'Creek', 'River', 'Bay', 'Beach',
+  'Freeway', 'Court', 'Plaza', 'Park', 'Square', 'Trail', 'Creek', 'River', 'Beach',
   'Harbor', 'Marina', 'Island', 'Estuary', 'Terrace', 'Circle',
 ];
 /** "1500 Park Street", "Webster Street", "Riverside Park". */

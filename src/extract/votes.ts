@@ -91,9 +91,14 @@ const RESULT_RE = new RegExp(
   String.raw`(?<![\p{L}])(?:(?<subj>${SUBJECT})(?:[ \t\n]+(?:${FILLER}))*[ \t\n]+)?(?:(?<un1>${UNANIMOUS})[ \t]+)?(?<rw>${ciAlt([...STRONG_WORDS, ...WEAK_WORDS])})(?![\p{L}])(?:[ \t]+(?<un2>${UNANIMOUS}))?(?<tail>${COUNT_TAIL})?`,
   'gu',
 );
-/** "Vote: 5-0", "On a 4-1 vote", "by a vote of 4 to 1". */
-const TALLY_RE = new RegExp(
-  String.raw`(?<![\p{L}])(?:(?:${ciAlt(['roll call vote', 'roll-call vote', 'vote', 'tally', 'voice vote', 'by a vote of', 'on a vote of'])})[ \t]*(?::|${ci('was')}|${ci('of')}|-)?[ \t]*${COUNT}|(?<![\p{L}\d])${COUNT}[ \t]+(?:${ciAlt(['vote', 'roll call vote', 'roll-call vote'])})(?![\p{L}]))`,
+/** "Vote: 5-0", "by a vote of 4 to 1". */
+const TALLY_AFTER_RE = new RegExp(
+  String.raw`(?<![\p{L}])(?:${ciAlt(['roll call vote', 'roll-call vote', 'vote', 'tally', 'voice vote', 'by a vote of', 'on a vote of'])})[ \t]*(?::|${ci('was')}|${ci('of')}|-)?[ \t]*${COUNT}`,
+  'gu',
+);
+/** "On a 4-1 vote". */
+const TALLY_BEFORE_RE = new RegExp(
+  String.raw`(?<![\p{L}\d])${COUNT}[ \t]+(?:${ciAlt(['vote', 'roll call vote', 'roll-call vote'])})(?![\p{L}])`,
   'gu',
 );
 /** "5 ayes, 0 noes", "4 yes and 1 no, 1 absent". */
@@ -167,7 +172,7 @@ function scanResults(text: string): Event[] {
     }
     found.push({ type: 'result', at: m.index, end, result: FAIL_WORDS.has(word) ? 'failed' : 'passed', counts, unanimous });
   }
-  for (const m of text.matchAll(TALLY_RE)) {
+  for (const m of [...text.matchAll(TALLY_AFTER_RE), ...text.matchAll(TALLY_BEFORE_RE)]) {
     found.push({ type: 'result', at: m.index, end: m.index + m[0].length, result: null, counts: countsOf(m.groups), unanimous: false });
   }
   for (const m of text.matchAll(YES_NO_COUNT_RE)) {

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { compiledChildScript } from './child-bundle.js';
 import { PermanentPdfError, permanentPdfError, type PermanentPdfReason } from './errors.js';
 import { runWithDeadline } from './subprocess.js';
 
@@ -10,13 +9,10 @@ import { runWithDeadline } from './subprocess.js';
  */
 type ChildReply = { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; reason?: PermanentPdfReason } };
 
-/** tsx resolved from this project, so the child works whatever the caller's working directory. */
-const tsxLoaderUrl = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-/** Parent side: runs a .ts child script under tsx and turns every way it can end into a value or an error. */
+/** Parent side: runs a .ts child script (compiled to plain JS) and turns every way it can end into a value or an error. */
 export async function runPdfChild<T>(scriptPath: string, args: string[], options: { timeoutMs: number; pdfPath: string }): Promise<T> {
   const { pdfPath, timeoutMs } = options;
-  const outcome = await runWithDeadline(process.execPath, ['--import', tsxLoaderUrl, scriptPath, ...args], { timeoutMs, ipc: true });
+  const outcome = await runWithDeadline(process.execPath, [compiledChildScript(scriptPath), ...args], { timeoutMs, ipc: true });
   // An answer counts even if the child was slow to exit after giving it.
   const reply = outcome.message as ChildReply | undefined;
   if (reply?.ok) return reply.value as T;

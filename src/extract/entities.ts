@@ -1,0 +1,164 @@
+/**
+ * Persons, organisations and locations in council-minutes text.
+ *
+ * Strong council-specific rules (titles, roll calls, motions, organisation and street suffixes)
+ * are combined with compromise's people()/places()/organizations(), whose usual mistakes on
+ * minutes are corrected: "Sierra Club" as a person, "City Manager" as a place, titles kept on names.
+ */
+import nlp from 'compromise';
+import {
+  type Span,
+  cleanName,
+  findAppositivePersons,
+  findLists,
+  findOrgs,
+  findPlaces,
+  findTitledPersons,
+  isBareTitle,
+  orgSuffixOf,
+  placeSuffixOf,
+  stripTitles,
+} from './council-patterns.js';
+import { type Vote, extractVotes, votePersons } from './votes.js';
+
+export interface Entities {
+  persons: string[];
+  orgs: string[];
+  locations: string[];
+}
+
+interface NlpMatch {
+  text: string;
+  offset?: { start: number; length: number };
+}
+
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+
+/** Trim punctuation, quotes and a possessive; collapse whitespace. */
+function tidy(phrase: string): string {
+  return phrase
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s"'“”‘’([{,;:.-]+/u, '')
+    .replace(/[\s"'“”‘’)\]},;:.!?-]+$/u, '')
+    .replace(/['’]s$/u, '')
+    .trim();
+}
+
+function stripLeadingArticle(phrase: string): string {
+  return phrase.replace(/^(?:the|a|an)\s+/i, '');
+}
+
+/** Deduplicate case-insensitively (first spelling wins) and sort. */
+function finalise(values: Iterable<string>): string[] {
+  const byKey = new Map<string, string>();
+  for (const v of values) {
+    const t = v.trim();
+    if (t === '') continue;
+    const key = t.toLowerCase();
+    if (!byKey.has(key)) byKey.set(key, t);
+  }
+  return [...byKey.values()].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function inside(spans: readonly Span[], start: number, end: number): boolean {
+  return spans.some((s) => start >= s.start && end <= s.end && (start > s.start || end < s.end));
+}
+
+/**
+ * "Ortiz" and "Maria Ortiz" on one page are one person: a lone surname folds into the only
+ * full name that ends with it. With two candidates ("Maria Ortiz", "Luis Ortiz") it stays.
+ */
+function foldSurnames(persons: Set<string>): Set<string> {
+  const full = [...persons].filter((p) => p.includes(' '));
+  const out = new Set<string>();
+  for (const p of persons) {
+    if (!p.includes(' ')) {
+      const owners = full.filter((f) => f.toLowerCase().endsWith(` ${p.toLowerCase()}`));
+      if (owners.length === 1) continue;
+    }
+    out.add(p);
+  }
+  return out;
+}
+
+/** Shared by {@link extractEntities} and `extractPage`, which has already found the votes. */
+export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): Entities {
+  const persons = new Set<string>();
+  const orgs = new Set<string>();
+  const locations = new Set<string>();
+
+  // 1. strong rules
+  const orgSpans = findOrgs(text);
+  for (const o of orgSpans) orgs.add(o.text);
+  const placeSpans = findPlaces(text).filter((p) => !inside(orgSpans, p.start, p.end));
+  for (const p of placeSpans) locations.add(p.text);
+  const rulePersons = [
+    ...findTitledPersons(text),
+    ...findAppositivePersons(text),
+    ...findLists(text).flatMap((l) => l.names),
+    ...votePersons(votes),
+  ];
+  for (const p of rulePersons) persons.add(p);
+
+  // 2. compromise, corrected
+  const doc = nlp(text);
+  const json = (view: { json: (opts: object) => unknown }): NlpMatch[] => view.json({ offset: true, terms: false }) as NlpMatch[];
+  const blockers = [...orgSpans, ...placeSpans];
+  const skip = (m: NlpMatch): boolean =>
+    m.offset !== undefined && inside(blockers, m.offset.start, m.offset.start + m.offset.length);
+
+  const classify = (raw: string, source: 'person' | 'place' | 'org'): void => {
+    const phrase = stripLeadingArticle(tidy(raw));
+    if (phrase === '' || !/\p{L}{2}/u.test(phrase) || isBareTitle(phrase)) return;
+    const words = phrase.split(' ');
+    if (words.length >= 2 && orgSuffixOf(phrase) !== null) {
+      // "Sierra Club" tagged as a person; "City Council" tagged as a place
+      if (!isBareTitle(stripTitles(phrase) || phrase)) orgs.add(phrase);
+      return;
+    }
+    if (words.length >= 2 && placeSuffixOf(phrase) !== null && source !== 'org') {
+      locations.add(phrase);
+      return;
+    }
+    if (source === 'person') {
+      const name = cleanName(phrase, 'start');
+      if (name !== null) persons.add(name);
+      return;
+    }
+    if (source === 'place') {
+      // a title left at the front ("City Manager Ott") or a person's name is not a place
+      if (stripTitles(phrase) !== phrase) return;
+      locations.add(phrase);
+      return;
+    }
+    if (stripTitles(phrase) === phrase && !/^\p{Ll}/u.test(phrase)) orgs.add(phrase);
+  };
+
+  for (const m of json(doc.people())) if (!skip(m)) classify(m.text, 'person');
+  for (const m of json(doc.places())) if (!skip(m)) classify(m.text, 'place');
+  for (const m of json(doc.organizations())) if (!skip(m)) classify(m.text, 'org');
+
+  // 3. one category per name: rules beat compromise, organisations beat persons and places
+  const orgKeys = new Set([...orgs].map((o) => o.toLowerCase()));
+  const rulePersonKeys = new Set(rulePersons.map((p) => p.toLowerCase()));
+  for (const p of [...persons]) if (orgKeys.has(p.toLowerCase())) persons.delete(p);
+  for (const l of [...locations]) {
+    const key = l.toLowerCase();
+    if (orgKeys.has(key) || rulePersonKeys.has(key)) locations.delete(l);
+  }
+  const locationKeys = new Set([...locations].map((l) => l.toLowerCase()));
+  for (const p of [...persons]) {
+    if (!rulePersonKeys.has(p.toLowerCase()) && locationKeys.has(p.toLowerCase())) persons.delete(p);
+  }
+
+  return {
+    persons: finalise(foldSurnames(persons)),
+    orgs: finalise(orgs),
+    locations: finalise(locations),
+  };
+}
+
+/** Persons, organisations and locations on a page: deduplicated, trimmed, sorted. */
+export function extractEntities(text: string): Entities {
+  return extractEntitiesWithVotes(text, extractVotes(text));
+}
