@@ -355,7 +355,7 @@ const ORG_TOKEN = String.raw`(?:\p{Lu}(?=[\p{L}'’-]*\p{Ll})[\p{L}'’-]*|\p{Lu
 const ORG_SEP = String.raw`(?:[ \t]+|[ \t]*\n[ \t]*)`;
 /** "Sierra Club", "Downtown Business Association", "Recreation and Parks Department", "Bayline Paving, Inc." */
 export const ORG_RE = new RegExp(
-  String.raw`(?<![\p{L}])((?:${ORG_TOKEN}${ORG_SEP}(?:(?:and|&)${ORG_SEP})?){1,6}(?:(?:${ORG_SUFFIXES.join('|')})(?![\p{L}])(?:${ORG_SEP}of${ORG_SEP}(?:the${ORG_SEP})?${ORG_TOKEN}(?:${ORG_SEP}${ORG_TOKEN}){0,3})?|,?[ \t]+${CORP_SUFFIX}(?![\p{L}])))`,
+  String.raw`(?<![\p{L}])((?:(?:Friends|League|Sons|Daughters|Sisters|Knights)[ \t]+of[ \t]+(?:the[ \t]+)?)?(?:${ORG_TOKEN}${ORG_SEP}(?:(?:and|&)${ORG_SEP})?){1,6}(?:${ORG_SUFFIXES.join('|')})(?![\p{L}])(?:${ORG_SEP}of${ORG_SEP}(?:the${ORG_SEP})?${ORG_TOKEN}(?:${ORG_SEP}${ORG_TOKEN}){0,3})?|(?:${ORG_TOKEN}[ \t]+(?:(?:and|&)[ \t]+)?){0,5}${ORG_TOKEN},?[ \t]+${CORP_SUFFIX}(?![\p{L}]))`,
   'gu',
 );
 /** Suffix words that head a person's title, not an organisation ("Council Member", "Board President"). */

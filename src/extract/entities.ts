@@ -64,6 +64,22 @@ function inside(spans: readonly Span[], start: number, end: number): boolean {
   return spans.some((s) => start >= s.start && end <= s.end && (start > s.start || end < s.end));
 }
 
+function overlaps(spans: readonly Span[], start: number, end: number): boolean {
+  return spans.some((s) => start < s.end && end > s.start);
+}
+
+/**
+ * compromise often cuts a proper-noun phrase short ("Park Street Resurfacing| Project",
+ * "Pacific Gas| and Electric"): a match that runs on into a capitalised word or "and"/"of" + a
+ * capitalised word on the same line is a fragment, not an entity.
+ */
+function isFragment(text: string, start: number, end: number): boolean {
+  const after = text.slice(end, end + 40);
+  if (/^[ \t]+(?:(?:and|of|&)[ \t]+)?\p{Lu}/u.test(after)) return true;
+  const before = text.slice(Math.max(0, start - 30), start);
+  return /\p{Lu}[\p{L}'’-]*[ \t]+$/u.test(before) && !/(?:^|[.;:!?]\s*)\p{Lu}[\p{L}'’-]*[ \t]+$/u.test(before);
+}
+
 /**
  * "Ortiz" and "Maria Ortiz" on one page are one person: a lone surname folds into the only
  * full name that ends with it. With two candidates ("Maria Ortiz", "Luis Ortiz") it stays.
@@ -79,6 +95,15 @@ function foldSurnames(persons: Set<string>): Set<string> {
     out.add(p);
   }
   return out;
+}
+
+/**
+ * All-caps lines (headings, shouted roll calls) are blanked out before compromise sees them:
+ * the council rules already read their names, compromise tags such lines poorly ("ORAL
+ * COMMUNICATIONS" as an organisation) and slowly. Same length, so offsets stay valid.
+ */
+function blankShoutedLines(text: string): string {
+  return text.replace(/^[^\n\p{Ll}]*\p{Lu}[^\n\p{Ll}]*\p{Lu}[^\n\p{Ll}]*$/gmu, (line) => ' '.repeat(line.length));
 }
 
 /** Shared by {@link extractEntities} and `extractPage`, which has already found the votes. */
@@ -101,11 +126,17 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
   for (const p of rulePersons) persons.add(p);
 
   // 2. compromise, corrected
-  const doc = nlp(text);
+  const doc = nlp(blankShoutedLines(text));
   const json = (view: { json: (opts: object) => unknown }): NlpMatch[] => view.json({ offset: true, terms: false }) as NlpMatch[];
   const blockers = [...orgSpans, ...placeSpans];
-  const skip = (m: NlpMatch): boolean =>
-    m.offset !== undefined && inside(blockers, m.offset.start, m.offset.start + m.offset.length);
+  const skip = (m: NlpMatch, fragmentsToo: boolean): boolean => {
+    if (m.offset === undefined) return false;
+    const start = m.offset.start;
+    const end = start + tidy(m.text).length;
+    return overlaps(blockers, start, end) || (fragmentsToo && isFragment(text, start, end));
+  };
+  /** Headings ("ORAL COMMUNICATIONS") are not organisations or places. */
+  const isHeading = (phrase: string): boolean => phrase.includes(' ') && phrase === phrase.toUpperCase();
 
   const classify = (raw: string, source: 'person' | 'place' | 'org'): void => {
     const phrase = stripLeadingArticle(tidy(raw));
@@ -134,9 +165,9 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
     if (stripTitles(phrase) === phrase && !/^\p{Ll}/u.test(phrase)) orgs.add(phrase);
   };
 
-  for (const m of json(doc.people())) if (!skip(m)) classify(m.text, 'person');
-  for (const m of json(doc.places())) if (!skip(m)) classify(m.text, 'place');
-  for (const m of json(doc.organizations())) if (!skip(m)) classify(m.text, 'org');
+  for (const m of json(doc.people())) if (!skip(m, false)) classify(m.text, 'person');
+  for (const m of json(doc.places())) if (!skip(m, true) && !isHeading(m.text)) classify(m.text, 'place');
+  for (const m of json(doc.organizations())) if (!skip(m, true) && !isHeading(m.text)) classify(m.text, 'org');
 
   // 3. one category per name: rules beat compromise, organisations beat persons and places
   const orgKeys = new Set([...orgs].map((o) => o.toLowerCase()));

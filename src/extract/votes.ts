@@ -167,7 +167,8 @@ function scanResults(text: string): Event[] {
     if (word === 'died' && !/^[ \t\n]+(?:for|due[ \t]+to)[ \t\n]+(?:a[ \t]+)?lack/i.test(after)) continue;
     if (counts === null && !unanimous) {
       // "carried over", "failed to", "approved by the Planning Commission", a lone "Approved." after a consent item
-      if (strong && g.subj === undefined && /^[ \t]+(?:out|over|forward|on|through|in|into|to|by)(?![\p{L}])/iu.test(after)) continue;
+      if (strong && /^[ \t]+(?:out|over|forward|on|through|into)(?![\p{L}])/iu.test(after)) continue;
+      if (strong && g.subj === undefined && /^[ \t]+(?:in|to|by)(?![\p{L}])/iu.test(after)) continue;
       if (!strong && (g.subj === undefined || /^[ \t\n]+by[ \t\n]+(?!a[ \t]+(?:vote|roll|unanimous)|unanimous|roll|voice)/i.test(after))) continue;
     }
     found.push({ type: 'result', at: m.index, end, result: FAIL_WORDS.has(word) ? 'failed' : 'passed', counts, unanimous });

@@ -25,13 +25,14 @@ export function activitiesFor(queues: TaskQueues) {
   const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({
     taskQueue: queues.ocr,
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
   });
   const ocrPages = proxyActivities<Pick<OcrActivities, 'ocrPage'>>({
     taskQueue: queues.ocr,
     startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '30 seconds',
+    // Heartbeats go out every 5 s: a worker that died is noticed, and its page retried, within 20 s.
+    heartbeatTimeout: '20 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
   });
   const extraction = proxyActivities<ExtractionActivities>({

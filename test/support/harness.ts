@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { workerTypes, type WorkerType } from '../../src/activities/index.js';
 import { loadConfig, type ClerkConfig } from '../../src/config/index.js';
@@ -20,10 +20,15 @@ export interface Harness {
   store: LocalFolderStore;
   client: Client;
   dataDir: string;
+  /** The environment that points a `clerk worker` process at this harness's services. */
+  env: Record<string, string>;
   /** Runs in-process workers for the given types until the returned stop() is called. */
   startWorkers(types?: readonly WorkerType[], env?: Record<string, string>): Promise<{ workers: Worker[]; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
+
+// Activity failures the tests provoke on purpose would otherwise flood the output as warnings.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 let sharedBundle: Promise<{ code: string }> | undefined;
 
@@ -66,6 +71,7 @@ export async function createHarness(name: string, env: Record<string, string> = 
     store,
     client,
     dataDir,
+    env: baseEnv,
     async startWorkers(types = workerTypes, extraEnv = {}) {
       const workerConfig = loadConfig({ ...baseEnv, ...extraEnv }, dataDir);
       const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
