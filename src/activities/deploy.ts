@@ -3,6 +3,7 @@ import { countArchiveRows } from '../archive/compile.js';
 import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { publishArchive } from '../deploy/publish.js';
 import type { ActivityDeps } from './deps.js';
+import { withHeartbeats } from './heartbeat.js';
 import { tracked, workflowExecutionOf } from './tracking.js';
 
 export function createDeployActivities(deps: ActivityDeps) {
@@ -31,7 +32,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     return { path: published.path, sha256: published.sha256 };
   }
 
-  return { deployArchive: tracked(deps, 'deploy', deployArchive) };
+  return { deployArchive: tracked(deps, 'deploy', (input: { subdomain: string; variant: ArchiveVariant }) => withHeartbeats(() => deployArchive(input))) };
 }
 
 export type DeployActivities = ReturnType<typeof createDeployActivities>;

@@ -7,6 +7,7 @@ import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { compileArchive, type ArchivePage } from '../archive/compile.js';
 import { extractPage } from '../extract/index.js';
 import type { ActivityDeps } from './deps.js';
+import { withHeartbeats } from './heartbeat.js';
 import { tracked } from './tracking.js';
 
 const PAGES_PER_QUERY = 500;
@@ -98,8 +99,8 @@ export function createExtractionActivities(deps: ActivityDeps) {
   }
 
   return {
-    extractEntities: tracked(deps, 'extraction', extractEntities),
-    compileArchive: tracked(deps, 'extraction', compileSiteArchive),
+    extractEntities: tracked(deps, 'extraction', (input: { subdomain: string }) => withHeartbeats(() => extractEntities(input))),
+    compileArchive: tracked(deps, 'extraction', (input: { subdomain: string; variant: ArchiveVariant }) => withHeartbeats(() => compileSiteArchive(input))),
   };
 }
 

@@ -7,6 +7,7 @@ import { settledCounts, type SettledCounts } from '../progress/site-progress.js'
 import { getSite } from '../sites/repository.js';
 import { failForUnknownSite } from './bookkeeping.js';
 import type { ActivityDeps } from './deps.js';
+import { withHeartbeats } from './heartbeat.js';
 import { tracked } from './tracking.js';
 
 const DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -39,14 +40,12 @@ export function createFetchActivities(deps: ActivityDeps) {
 
     const allowedHost = new URL(site.source_url).host;
     const queue = [...discovery.documents];
-    let downloaded = 0;
     const worker = async () => {
       for (let doc = queue.shift(); doc; doc = queue.shift()) {
         await fetchDocument(site.subdomain, doc, allowedHost, context.cancellationSignal);
-        context.heartbeat({ downloaded: ++downloaded, of: discovery.documents.length });
       }
     };
-    await Promise.all(Array.from({ length: DOWNLOADS_IN_PARALLEL }, worker));
+    await withHeartbeats(() => Promise.all(Array.from({ length: DOWNLOADS_IN_PARALLEL }, worker)));
     return settledCounts(db, site.subdomain);
   }
 

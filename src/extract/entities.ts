@@ -7,6 +7,7 @@
  */
 import nlp from 'compromise';
 import {
+  NON_NAME_WORDS,
   type Span,
   cleanName,
   findAppositivePersons,
@@ -73,11 +74,13 @@ function overlaps(spans: readonly Span[], start: number, end: number): boolean {
  * "Pacific Gas| and Electric"): a match that runs on into a capitalised word or "and"/"of" + a
  * capitalised word on the same line is a fragment, not an entity.
  */
-function isFragment(text: string, start: number, end: number): boolean {
-  const after = text.slice(end, end + 40);
-  if (/^[ \t]+(?:(?:and|of|&)[ \t]+)?\p{Lu}/u.test(after)) return true;
+function isFragment(text: string, start: number, end: number, kind: 'person' | 'other'): boolean {
+  if (kind === 'other' && /^[ \t]+(?:(?:and|of|&)[ \t]+)?\p{Lu}/u.test(text.slice(end, end + 40))) return true;
   const before = text.slice(Math.max(0, start - 30), start);
-  return /\p{Lu}[\p{L}'’-]*[ \t]+$/u.test(before) && !/(?:^|[.;:!?]\s*)\p{Lu}[\p{L}'’-]*[ \t]+$/u.test(before);
+  const previous = /(\p{Lu}[\p{L}'’-]*)[ \t]+$/u.exec(before);
+  if (previous === null || /(?:^|[.;:!?]\s*)\p{Lu}[\p{L}'’-]*[ \t]+$/u.test(before)) return false;
+  // "Mayor Ashcraft" is a person after a title; "Santa Clara" is not a person called Clara
+  return kind === 'other' || !NON_NAME_WORDS.has(previous[1]!.toLowerCase());
 }
 
 /**
@@ -129,11 +132,11 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
   const doc = nlp(blankShoutedLines(text));
   const json = (view: { json: (opts: object) => unknown }): NlpMatch[] => view.json({ offset: true, terms: false }) as NlpMatch[];
   const blockers = [...orgSpans, ...placeSpans];
-  const skip = (m: NlpMatch, fragmentsToo: boolean): boolean => {
+  const skip = (m: NlpMatch, kind: 'person' | 'other'): boolean => {
     if (m.offset === undefined) return false;
     const start = m.offset.start;
     const end = start + tidy(m.text).length;
-    return overlaps(blockers, start, end) || (fragmentsToo && isFragment(text, start, end));
+    return overlaps(blockers, start, end) || isFragment(text, start, end, kind);
   };
   /** Headings ("ORAL COMMUNICATIONS") are not organisations or places. */
   const isHeading = (phrase: string): boolean => phrase.includes(' ') && phrase === phrase.toUpperCase();
@@ -165,9 +168,9 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
     if (stripTitles(phrase) === phrase && !/^\p{Ll}/u.test(phrase)) orgs.add(phrase);
   };
 
-  for (const m of json(doc.people())) if (!skip(m, false)) classify(m.text, 'person');
-  for (const m of json(doc.places())) if (!skip(m, true) && !isHeading(m.text)) classify(m.text, 'place');
-  for (const m of json(doc.organizations())) if (!skip(m, true) && !isHeading(m.text)) classify(m.text, 'org');
+  for (const m of json(doc.people())) if (!skip(m, 'person')) classify(m.text, 'person');
+  for (const m of json(doc.places())) if (!skip(m, 'other') && !isHeading(m.text)) classify(m.text, 'place');
+  for (const m of json(doc.organizations())) if (!skip(m, 'other') && !isHeading(m.text)) classify(m.text, 'org');
 
   // 3. one category per name: rules beat compromise, organisations beat persons and places
   const orgKeys = new Set([...orgs].map((o) => o.toLowerCase()));

@@ -114,7 +114,7 @@ const UNANIMOUS_RE = new RegExp(
 
 /** "Ortiz: Aye", "Council Member Chen - No", one per line or separated by commas/semicolons. */
 const ROLLCALL_ENTRY_RE = new RegExp(
-  String.raw`(?<=^|[,;\n])[ \t]*${NAME}[ \t]*[:\-–—]?[ \t]*(?<v>${ciAlt(['aye', 'yes', 'yea', 'no', 'nay', 'abstain', 'abstained', 'abstaining', 'absent', 'recused', 'excused'])})(?=[ \t]*(?:[,;.\n]|$))`,
+  String.raw`(?<=^|[,;:\n])[ \t]*${NAME}[ \t]*[:,\-–—]?[ \t]*(?<v>${ciAlt(['aye', 'yes', 'yea', 'no', 'nay', 'abstain', 'abstained', 'abstaining', 'absent', 'recused', 'excused'])})(?=[ \t]*(?:[,;.\n]|$))`,
   'gu',
 );
 /** "with Council Member Chen voting no", "Ortiz and Lee voted no". */

@@ -16,10 +16,11 @@ export function activitiesFor(queues: TaskQueues) {
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
+  // Long activities heartbeat on a timer every 5 s, so a dead worker is noticed within 30 s.
   const fetch = proxyActivities<FetchActivities>({
     taskQueue: queues.fetch,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
   const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({
@@ -31,20 +32,20 @@ export function activitiesFor(queues: TaskQueues) {
   const ocrPages = proxyActivities<Pick<OcrActivities, 'ocrPage'>>({
     taskQueue: queues.ocr,
     startToCloseTimeout: '5 minutes',
-    // Heartbeats go out every 5 s: a worker that died is noticed, and its page retried, within 20 s.
     heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    // Permanent PDF errors never retry; anything else (a database or disk outage) gets several minutes.
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
   });
   const extraction = proxyActivities<ExtractionActivities>({
     taskQueue: queues.extraction,
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
   const deploy = proxyActivities<DeployActivities>({
     taskQueue: queues.deploy,
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
   // Activity proxies are Proxy objects: their members must be picked, not spread.

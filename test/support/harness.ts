@@ -42,10 +42,10 @@ export function workflowBundle(): Promise<{ code: string }> {
  * A private slice of the shared real services for one test file: its own database (migrated),
  * its own data folder and its own task-queue prefix on the shared Temporal dev server.
  */
-export async function createHarness(name: string, env: Record<string, string> = {}): Promise<Harness> {
+export async function createHarness(name: string, env: Record<string, string> = {}, services: { postgresAdminUrl?: string } = {}): Promise<Harness> {
   const suffix = randomBytes(3).toString('hex');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `clerk-${name}-`));
-  const adminUrl = new URL(inject('postgresAdminUrl'));
+  const adminUrl = new URL(services.postgresAdminUrl ?? inject('postgresAdminUrl'));
   const database = `clerk_${name.replace(/\W/g, '_')}_${suffix}`;
   await ensureDatabase(adminUrl.href, database);
   const databaseUrl = Object.assign(new URL(adminUrl.href), { pathname: `/${database}` }).href;

@@ -115,6 +115,13 @@ describe('extractEntities', () => {
     expect(extractEntities(text).persons).toEqual(['Luis Ortiz', 'Maria Ortiz', 'Ortiz']);
   });
 
+  it('does not take the second word of a place name ("Santa Clara") as a person', () => {
+    const text = 'Agreement with Pacific Gas and Electric Company and the County of Santa Clara for streetlight conversion.';
+    const entities = extractEntities(text);
+    expect(entities.persons).toEqual([]);
+    expect(entities.orgs).toEqual(['Pacific Gas and Electric Company']);
+  });
+
   it('title-cases names from shouted minutes', () => {
     const text = "MOTION BY COMMISSIONER GARCIA, SECONDED BY COMMISSIONER O'BRIEN.\nAYES: GARCIA, O'BRIEN, WU\nNOES: KIM";
     expect(extractEntities(text).persons).toEqual(['Garcia', 'Kim', "O'Brien", 'Wu']);
@@ -244,6 +251,33 @@ describe('extractVotes', () => {
         { name: 'Lee', vote: 'abstain' },
         { name: 'Kim', vote: 'absent' },
       ],
+    });
+  });
+
+  it('reads "Motion: X. Second: Y." and a semicolon-separated roll call', () => {
+    const text = 'Motion: Nguyen. Second: Alvarez. To adopt Ordinance No. 2025-03.\nRoll call: Baker, aye; Nguyen, aye; Alvarez, aye; Thompson, no.\nMotion passed 3-1.';
+    expect(only(extractVotes(text))).toEqual({
+      motion_by: 'Nguyen',
+      seconded_by: 'Alvarez',
+      result: 'passed',
+      tally: { ayes: 3, nays: 1, abstain: 0, absent: 0 },
+      individual_votes: [
+        { name: 'Baker', vote: 'aye' },
+        { name: 'Nguyen', vote: 'aye' },
+        { name: 'Alvarez', vote: 'aye' },
+        { name: 'Thompson', vote: 'nay' },
+      ],
+    });
+  });
+
+  it('reads "X moved, seconded by Y" and an absentee named after the count', () => {
+    const text = 'Councilmember Baker moved, seconded by Councilmember Nguyen, to approve the Consent Calendar. Motion carried 4-0, Fields absent.';
+    expect(only(extractVotes(text))).toEqual({
+      motion_by: 'Baker',
+      seconded_by: 'Nguyen',
+      result: 'passed',
+      tally: { ayes: 4, nays: 0, abstain: 0, absent: 1 },
+      individual_votes: [{ name: 'Fields', vote: 'absent' }],
     });
   });
 

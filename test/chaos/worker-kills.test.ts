@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workerTypes } from '../../src/activities/index.js';
+import { describeRun, enqueueSite } from '../../src/temporal/site-runs.js';
+import type { siteWorkflow } from '../../src/workflows/site.js';
+import type { SiteStatus } from '../../src/workflows/types.js';
+import { expectExactAccounting } from '../support/accounting.js';
+import { chaosSize, randomBetween, serveChaosSite } from '../support/chaos.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+const SITE = 'killed-workers.ca';
+
+describe('every worker type killed with SIGKILL at random moments, several times, then restarted', () => {
+  let harness: Harness;
+  let site: { totalPages: number; close(): Promise<void> };
+  let workers: WorkerProcess[];
+  let status: SiteStatus;
+  let runId: string;
+  const killLog: string[] = [];
+
+  beforeAll(async () => {
+    harness = await createHarness('kills');
+    site = await serveChaosSite(harness, SITE);
+    workers = await Promise.all(workerTypes.map((type) => startWorkerProcess(type, { ...harness.env, CLERK_OCR_CONCURRENCY: '2' })));
+    const run = await enqueueSite(harness.client, harness.config, SITE);
+    runId = run.runId;
+
+    // Each type once in a random order, then random types, at random moments while the run lasts.
+    const order = [...workers].sort(() => Math.random() - 0.5);
+    for (let kill = 0; kill < chaosSize().workerKills; kill++) {
+      await randomBetween(500, 4_000);
+      if ((await describeRun(harness.client, run.workflowId))?.status !== 'RUNNING') break;
+      const victim = order[kill] ?? workers[Math.floor(Math.random() * workers.length)]!;
+      await victim.kill();
+      killLog.push(victim.type);
+      await victim.restart();
+    }
+    status = await harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
+  });
+
+  afterAll(async () => {
+    await Promise.all((workers ?? []).map((w) => w.stop()));
+    await site?.close();
+    await harness?.close();
+    console.log(`worker kills injected: ${killLog.length} (${killLog.join(', ')})`);
+  });
+
+  it('completes the site with every page done', () => {
+    expect(killLog.length).toBeGreaterThanOrEqual(workerTypes.length);
+    expect(status.stage).toBe('completed');
+    expect(status.pages).toEqual({ total: site.totalPages, done: site.totalPages, failed: 0 });
+  });
+
+  it('keeps pages, site_progress, job_tracking and the status query in exact agreement, with no duplicates', async () => {
+    await expectExactAccounting(harness.db, harness.client, SITE, status, runId);
+  });
+});
