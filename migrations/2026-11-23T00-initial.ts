@@ -116,6 +116,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('minutes_rows', 'integer', (c) => c.notNull())
     .addColumn('agenda_rows', 'integer', (c) => c.notNull())
     .addColumn('deployed_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    // One deployment per run: a retried deploy activity updates its row rather than adding one.
+    .addUniqueConstraint('deployments_run_unique', ['subdomain', 'run_id'])
     .execute();
 }
 

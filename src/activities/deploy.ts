@@ -15,19 +15,20 @@ export function createDeployActivities(deps: ActivityDeps) {
     const source = await store.localPath(archiveKey(input.subdomain, input.variant));
     const published = await publishArchive(source, config.deployDir, input.subdomain);
     const rows = countArchiveRows(published.path);
+    const deployment = {
+      workflow_id: workflowExecution.workflowId,
+      variant: input.variant,
+      path: published.path,
+      sha256: published.sha256,
+      byte_size: published.byteSize,
+      minutes_rows: rows.minutesRows,
+      agenda_rows: rows.agendaRows,
+      deployed_at: new Date(),
+    };
     await db
       .insertInto('deployments')
-      .values({
-        subdomain: input.subdomain,
-        workflow_id: workflowExecution.workflowId,
-        run_id: workflowExecution.runId,
-        variant: input.variant,
-        path: published.path,
-        sha256: published.sha256,
-        byte_size: published.byteSize,
-        minutes_rows: rows.minutesRows,
-        agenda_rows: rows.agendaRows,
-      })
+      .values({ subdomain: input.subdomain, run_id: workflowExecution.runId, ...deployment })
+      .onConflict((oc) => oc.columns(['subdomain', 'run_id']).doUpdateSet(deployment))
       .execute();
     return { path: published.path, sha256: published.sha256 };
   }

@@ -131,7 +131,7 @@ export interface DeploymentsTable {
   byte_size: number;
   minutes_rows: number;
   agenda_rows: number;
-  deployed_at: CreatedAt;
+  deployed_at: UpdatedAt;
 }
 
 export type SiteRow = Selectable<SitesTable>;

@@ -115,7 +115,11 @@ export async function finishRun(db: Db, subdomain: string, outcome: { stage: 'co
   await changeSiteContent(db, subdomain, async (trx) => {
     await trx
       .updateTable('site_progress')
-      .set({ current_stage: outcome.stage, finished_at: new Date(), stage_completed: sql<number>`stage_total` })
+      .set({
+        current_stage: outcome.stage,
+        finished_at: new Date(),
+        ...(outcome.stage === 'completed' ? { stage_completed: sql<number>`stage_total` } : {}),
+      })
       .where('subdomain', '=', subdomain)
       .execute();
     if (outcome.error) {

@@ -7,6 +7,7 @@ import { writeSampleSite, type SampleSiteManifest } from '../../src/samples/samp
 import { serveDirectory } from '../../src/samples/static-server.js';
 import { enqueueSite, querySiteStatus } from '../../src/temporal/site-runs.js';
 import { siteWorkflow } from '../../src/workflows/site.js';
+import { siteSearchAttribute, stageSearchAttribute } from '../../src/workflows/search-attributes.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
 import { collectHistories, scheduledActivities } from '../../src/temporal/histories.js';
 import { createHarness, type Harness } from '../support/harness.js';
@@ -20,6 +21,7 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
   let midRunStatus: SiteStatus | undefined;
   let finalStatus: SiteStatus;
   let runId: string;
+  let secondEnqueue: { started: boolean; runId: string };
 
   beforeAll(async () => {
     harness = await createHarness('pipeline');
@@ -31,6 +33,7 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
 
     const run = await enqueueSite(harness.client, harness.config, SITE);
     runId = run.runId;
+    secondEnqueue = await enqueueSite(harness.client, harness.config, SITE);
     const handle = harness.client.workflow.getHandle(run.workflowId, run.runId);
     // Ask while the run is still going: the query must answer mid-run, not only at the end.
     while (!midRunStatus) {
@@ -46,6 +49,16 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
   afterAll(async () => {
     await server?.close();
     await harness?.close();
+  });
+
+  it('returns the running workflow to a second enqueue instead of starting a duplicate', () => {
+    expect(secondEnqueue).toMatchObject({ started: false, runId });
+  });
+
+  it('keeps the site and stage search attributes current for the Web UI', async () => {
+    const description = await harness.client.workflow.getHandle(`site/${SITE}`, runId).describe();
+    expect(description.typedSearchAttributes.get(siteSearchAttribute)).toBe(SITE);
+    expect(description.typedSearchAttributes.get(stageSearchAttribute)).toBe('completed');
   });
 
   it('answers the status query mid-run with a stage and counts', () => {
