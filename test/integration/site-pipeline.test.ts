@@ -134,8 +134,12 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
   it('stores entities and votes for the pages', async () => {
     const pages = await harness.db.selectFrom('pages').select(['entities', 'votes']).where('subdomain', '=', SITE).execute();
     expect(pages.every((p) => p.entities !== null && p.votes !== null)).toBe(true);
-    const persons = new Set(pages.flatMap((p) => p.entities!.persons));
-    expect(persons.size).toBeGreaterThan(0);
+    const persons = pages.flatMap((p) => p.entities!.persons);
+    const orgs = pages.flatMap((p) => p.entities!.orgs);
+    expect(persons.some((name) => name.includes('Ortiz'))).toBe(true);
+    expect(orgs).toContain('Sierra Club');
+    const votes = pages.flatMap((p) => p.votes as { motion_by: string | null }[]);
+    expect(votes.some((vote) => vote.motion_by?.includes('Ortiz'))).toBe(true);
   });
 
   it('does no OCR at all when an unchanged site is enqueued again', async () => {
