@@ -1,6 +1,6 @@
 import type { DocumentKind } from '../db/schema.js';
 import { httpGet } from './http.js';
-import { meetingSlug, normalizeMeetingName, parseMeetingDate } from './meeting.js';
+import { meetingSlug, normalizeMeetingName, parseMeetingDate, printable } from './meeting.js';
 import type { DiscoveredDocument, Discovery, Fetcher, RejectedListing, SiteSource } from './types.js';
 
 const INDEX_MAX_BYTES = 5 * 1024 * 1024;
@@ -64,16 +64,20 @@ function readKind(value: string): DocumentKind {
   const lower = value.toLowerCase();
   if (lower === 'minutes') return 'minutes';
   if (lower === 'agenda' || lower === 'agendas') return 'agenda';
-  throw new Error(`unknown document kind "${value}"`);
+  throw new Error(`unknown document kind "${printable(value)}"`);
 }
 
 function* anchors(html: string): Generator<Map<string, string>> {
+  // Both patterns must stay linear on hostile pages (an index may be 5 MB): no tag is looked for
+  // past the last ">", and a name without "=value" is consumed whole rather than retried from
+  // each of its characters.
   const anchor = /<a\b([^>]*)>/gi;
-  const attribute = /([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))/g;
-  for (const match of html.matchAll(anchor)) {
+  const attribute = /([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+  for (const match of html.slice(0, html.lastIndexOf('>') + 1).matchAll(anchor)) {
     const attributes = new Map<string, string>();
     for (const attr of match[1]!.matchAll(attribute)) {
-      attributes.set(attr[1]!.toLowerCase(), attr[2] ?? attr[3] ?? attr[4] ?? '');
+      const value = attr[2] ?? attr[3] ?? attr[4];
+      if (value !== undefined) attributes.set(attr[1]!.toLowerCase(), value);
     }
     yield attributes;
   }

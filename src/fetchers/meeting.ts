@@ -15,7 +15,7 @@ export function meetingSlug(meeting: string): string {
     .filter(Boolean)
     .map((word) => word[0]!.toUpperCase() + word.slice(1))
     .join('');
-  if (slug.length === 0) throw new InvalidMeetingError(`meeting name "${name}" has no letters or digits to name a folder after`);
+  if (slug.length === 0) throw new InvalidMeetingError(`meeting name "${printable(name)}" has no letters or digits to name a folder after`);
   return slug.slice(0, MAX_MEETING_LENGTH);
 }
 
@@ -30,11 +30,19 @@ export function normalizeMeetingName(meeting: string): string {
 /** Accepts a real calendar date written YYYY-MM-DD, between 1900 and 2100. */
 export function parseMeetingDate(date: string): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date.trim());
-  if (!match) throw new InvalidMeetingError(`meeting date "${date}" is not YYYY-MM-DD`);
+  if (!match) throw new InvalidMeetingError(`meeting date "${printable(date)}" is not YYYY-MM-DD`);
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const parsed = new Date(Date.UTC(year, month - 1, day));
   if (year < 1900 || year > 2100 || parsed.getUTCMonth() !== month - 1 || parsed.getUTCDate() !== day) {
-    throw new InvalidMeetingError(`meeting date "${date}" is not a real date`);
+    throw new InvalidMeetingError(`meeting date "${printable(date)}" is not a real date`);
   }
   return match[0];
+}
+
+/** Site-supplied text shown in a reason: cut short, with control and text-direction characters escaped. */
+export function printable(input: string): string {
+  const shown = input.length > 60 ? `${input.slice(0, 60)}…` : input;
+  return JSON.stringify(shown)
+    .slice(1, -1)
+    .replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

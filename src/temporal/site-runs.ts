@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
 import { siteWorkflow, statusQuery } from '../workflows/site.js';
 import { siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
-import { siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SiteStatus } from '../workflows/types.js';
+import { defaultFanOutLimits, siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SiteStatus } from '../workflows/types.js';
 
 export type Priority = 'high' | 'normal' | 'low';
 
@@ -34,7 +34,9 @@ export async function enqueueSite(
   const handle = await client.workflow.start(siteWorkflow, {
     workflowId,
     taskQueue: queues.workflows,
-    args: [{ subdomain, queues, ...(options.limits ? { limits: options.limits } : {}) }],
+    // The limits are resolved here and stored in the input: a later change of the defaults must
+    // not change what an open run replays (see docs/WORKFLOW-CHANGES.md).
+    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits } }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
     typedSearchAttributes: [

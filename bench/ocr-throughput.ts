@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Db } from '../src/db/connect.js';
+import { isNativeTesseractAvailable } from '../src/ocr/native-tesseract.js';
+import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
+import type { BenchOutcome, Log } from './run.js';
+import { startBenchStack } from './support/bench-stack.js';
+import { activityCoveredSeconds, cachedCorpus, jobTimes, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+
+const SUBDOMAIN = 'ocr-bench.example';
+const RENDER_TIMEOUT_MS = 2 * 60_000;
+
+/** 4 pages a document where the count allows (16 -> 4 x 4, 8 -> 2 x 4), else fewer. */
+export function ocrShape(pages: number): CorpusShape {
+  let perDocument = Math.min(4, pages);
+  while (pages % perDocument !== 0) perDocument--;
+  return { documents: pages / perDocument, pagesPerDocument: perDocument };
+}
+
+/**
+ * (a) OCR throughput. The pipeline OCRs a site of image-only pages with CLERK_OCR_CONCURRENCY =
+ * nproc; its pages/s is taken over the OCR stage only (earliest ocrPage start to latest finish in
+ * job_tracking). The baseline is raw `tesseract <pgm> stdout` (OMP_THREAD_LIMIT=1), nproc at once,
+ * over the same pages pre-rendered to PGM once (untimed). Order: baseline, pipeline, baseline;
+ * the ratio uses the mean baseline, so drift on a noisy machine hits both sides.
+ */
+export async function ocrThroughput(options: { pages: number; log: Log }): Promise<BenchOutcome> {
+  const { log } = options;
+  if (!(await isNativeTesseractAvailable())) throw new Error('the OCR benchmark needs native tesseract with English (tesseract-ocr, tesseract-ocr-eng)');
+  if ((await detectRenderer()) !== 'pdftoppm') throw new Error('the OCR benchmark needs pdftoppm (poppler-utils)');
+  const nproc = os.availableParallelism();
+  const shape = ocrShape(options.pages);
+  const corpus = await cachedCorpus('scanned', shape, log);
+  log(`ocr: ${corpus.totalPages} scanned pages (${shape.documents} x ${shape.pagesPerDocument}), parallelism ${nproc}${corpus.cached ? ', cached corpus' : ''}`);
+
+  return withCleanup(async (defer) => {
+    const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc), CLERK_OCR_ENGINE: 'tesseract', CLERK_PDF_RENDERER: 'pdftoppm' });
+    defer(() => stack.close());
+    const site = await serveCorpusSite(stack, corpus, SUBDOMAIN);
+    defer(() => site.server.close());
+
+    // The baseline's input: every page rendered once, exactly as the OCR activity renders it.
+    const pgmDir = await fs.mkdtemp(path.join(os.tmpdir(), 'clerk-bench-pgm-'));
+    defer(() => fs.rm(pgmDir, { recursive: true, force: true }));
+    const pgms: string[] = [];
+    const renderStarted = performance.now();
+    for (const doc of corpus.documents) {
+      for (let page = 1; page <= doc.pageCount; page++) {
+        const outPath = path.join(pgmDir, `${pgms.length}.pgm`);
+        await renderPageToPgm(path.join(corpus.dir, doc.path), page, { dpi: stack.config.ocr.dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm' });
+        pgms.push(outPath);
+      }
+    }
+    const renderSecondsPerPage = (performance.now() - renderStarted) / 1000 / pgms.length;
+    // Untimed warm-up, one page per lane at once: tesseract and its model in the page cache, and
+    // every core busy once (the first parallel burst on a VM runs measurably slower).
+    await Promise.all(pgms.slice(0, nproc).map((pgm) => tesseract(pgm)));
+
+    log('ocr: baseline 1 (raw tesseract)');
+    const baseline1 = await rawTesseract(pgms, nproc);
+    log(`ocr: baseline 1 ${baseline1.wallSeconds.toFixed(2)} s; pipeline`);
+    const run = await runSite(stack, SUBDOMAIN);
+    if (run.status.stage !== 'completed' || run.status.pages.done !== corpus.totalPages) {
+      throw new Error(`the OCR run did not complete every page: ${JSON.stringify({ stage: run.status.stage, pages: run.status.pages, error: run.status.error })}`);
+    }
+    log(`ocr: pipeline ${run.wallSeconds.toFixed(2)} s end to end; baseline 2`);
+    const baseline2 = await rawTesseract(pgms, nproc);
+    log(`ocr: baseline 2 ${baseline2.wallSeconds.toFixed(2)} s`);
+
+    const times = await jobTimes(stack.db, SUBDOMAIN);
+    const ocr = times.find((t) => t.jobType === 'ocrPage');
+    if (!ocr || ocr.count < corpus.totalPages) throw new Error(`job_tracking has ${ocr?.count ?? 0} ocrPage executions for ${corpus.totalPages} pages`);
+    const textLayer = times.find((t) => t.jobType === 'readTextLayer');
+    // readTextLayer runs on the OCR queue too: how much of it fell inside the OCR window.
+    const textLayerInWindow = await overlapSeconds(stack, 'readTextLayer', ocr.firstStart, ocr.lastFinish);
+
+    const ocrStageSeconds = ocr.spanSeconds;
+    const pipelinePagesPerSecond = corpus.totalPages / ocrStageSeconds;
+    const baselineSeconds = (baseline1.wallSeconds + baseline2.wallSeconds) / 2;
+    const rawPagesPerSecond = corpus.totalPages / baselineSeconds;
+    const ratio = pipelinePagesPerSecond / rawPagesPerSecond;
+    const covered = await activityCoveredSeconds(stack.db, SUBDOMAIN);
+
+    return {
+      benchmark: 'ocr-throughput',
+      sizes: { pages: corpus.totalPages, documents: shape.documents, pagesPerDocument: shape.pagesPerDocument, parallelism: nproc, dpi: stack.config.ocr.dpi },
+      metrics: {
+        pipelineOcrStageSeconds: round(ocrStageSeconds),
+        pipelinePagesPerSecond: round(pipelinePagesPerSecond),
+        pipelineSecondsPerPageMean: round(ocr.busySeconds / ocr.count),
+        pipelineEndToEndSeconds: round(run.wallSeconds),
+        pipelineIdleSeconds: round(run.wallSeconds - covered),
+        baseline1Seconds: round(baseline1.wallSeconds),
+        baseline2Seconds: round(baseline2.wallSeconds),
+        rawPagesPerSecond: round(rawPagesPerSecond),
+        rawSecondsPerPageMean: round(mean([...baseline1.perPage, ...baseline2.perPage])),
+        renderSecondsPerPage: round(renderSecondsPerPage),
+        readTextLayerSecondsInOcrWindow: round(textLayerInWindow),
+        readTextLayerCount: textLayer?.count ?? 0,
+      },
+      ratio: {
+        value: round(ratio, 3),
+        target: '>= 0.9',
+        meets: ratio >= 0.9,
+        definition: 'pipeline pages/s over the OCR stage / raw tesseract pages/s (mean of the baselines before and after)',
+      },
+      ok: true,
+      notes: [
+        'pipeline time per page includes rendering (pdftoppm) and bookkeeping; the baseline has pre-rendered PGMs',
+        `readTextLayer activities share the ${nproc} OCR slots; ${round(textLayerInWindow)} s of them ran inside the OCR window`,
+      ],
+    };
+  });
+}
+
+/** Seconds of `jobType` executions that fell inside [from, to]. */
+async function overlapSeconds(stack: { db: Db }, jobType: string, from: Date, to: Date): Promise<number> {
+  const rows = await stack.db
+    .selectFrom('job_tracking')
+    .select(['started_at', 'finished_at'])
+    .where('subdomain', '=', SUBDOMAIN)
+    .where('job_type', '=', jobType)
+    .execute();
+  let total = 0;
+  for (const row of rows) {
+    const start = Math.max(row.started_at.getTime(), from.getTime());
+    const end = Math.min((row.finished_at ?? to).getTime(), to.getTime());
+    if (end > start) total += end - start;
+  }
+  return total / 1000;
+}
+
+/** Raw tesseract over the PGMs, `parallelism` processes at once; wall time and each page's time. */
+async function rawTesseract(pgms: string[], parallelism: number): Promise<{ wallSeconds: number; perPage: number[] }> {
+  const queue = [...pgms];
+  const perPage: number[] = [];
+  const started = performance.now();
+  const lane = async () => {
+    for (let pgm = queue.shift(); pgm; pgm = queue.shift()) {
+      const t0 = performance.now();
+      await tesseract(pgm);
+      perPage.push((performance.now() - t0) / 1000);
+    }
+  };
+  await Promise.all(Array.from({ length: parallelism }, lane));
+  return { wallSeconds: (performance.now() - started) / 1000, perPage };
+}
+
+/** `tesseract <pgm> stdout -l eng` with one OpenMP thread, as the native engine runs it. */
+function tesseract(pgmPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('tesseract', [pgmPath, 'stdout', '-l', 'eng'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`tesseract exited with ${code} on ${pgmPath}: ${stderr.trim()}`))));
+  });
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+}
+
+function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,202 @@
+/**
+ * Records real workflow histories and writes a small, representative set of them as replay
+ * fixtures (test/fixtures/histories/*.json), which test/integration/replay.test.ts replays against
+ * the current workflow code on every test run. Re-record only for an intended workflow change; see
+ * docs/WORKFLOW-CHANGES.md.
+ *
+ *   npx tsx scripts/record-histories.ts [outDir]
+ *
+ * Each scenario runs on its own throwaway stack (startBenchStack: embedded Postgres, in-memory
+ * Temporal dev server, in-process workers), because OCR text is reused across documents with the
+ * same PDF bytes: a second run of the sample site in the same database would OCR nothing.
+ *
+ *   sample-site   the sample site, default limits: site run, documents with and without OCR pages
+ *   bad-corpus    corrupt, encrypted, empty and odd PDFs: documents that fail (markDocumentFailed)
+ *   tight-limits  the sample site with tiny limits: the site run continues as new, and a document
+ *                 with more OCR pages than a batch starts pageBatchWorkflow children
+ *
+ * Only this script's own file names are (over)written; other fixtures in outDir are left alone, so
+ * histories of an older workflow version can be kept beside the new ones while its runs are open.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { startBenchStack } from '../bench/support/bench-stack.js';
+import { writeBadCorpusSite } from '../src/samples/bad-corpus.js';
+import { writeSampleSite } from '../src/samples/sample-site.js';
+import { serveDirectory } from '../src/samples/static-server.js';
+import { saveSite } from '../src/sites/repository.js';
+import { collectHistories, type WorkflowHistory } from '../src/temporal/histories.js';
+import { enqueueSite } from '../src/temporal/site-runs.js';
+import type { siteWorkflow } from '../src/workflows/site.js';
+import type { FanOutLimits } from '../src/workflows/types.js';
+
+const defaultOutDir = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
+
+/** What a fixture file holds: the history in Temporal's JSON form, plus what replay needs beside it. */
+interface HistoryFixture {
+  scenario: string;
+  workflowType: string;
+  /** Histories carry no workflow id; documentWorkflow derives its children's ids from its own. */
+  workflowId: string;
+  runId: string;
+  events: number;
+  history: unknown;
+}
+
+interface Scenario {
+  name: string;
+  subdomain: string;
+  writeSite(dir: string, subdomain: string): Promise<unknown>;
+  limits?: Partial<FanOutLimits>;
+  /** Picks the histories to keep: fixture suffix -> history. */
+  pick(histories: WorkflowHistory[]): Record<string, WorkflowHistory | undefined>;
+  /** Suffixes that must be found; a missing one fails the recording. */
+  required: string[];
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'sample-site',
+    subdomain: 'alameda.ca',
+    writeSite: (dir, subdomain) => writeSampleSite(dir, { subdomain }),
+    pick: (histories) => ({
+      siteWorkflow: only(histories, 'siteWorkflow'),
+      'documentWorkflow-ocr': smallest(histories, 'documentWorkflow', (h) => schedules(h, 'ocrPage')),
+      'documentWorkflow-text-layer': smallest(histories, 'documentWorkflow', (h) => !schedules(h, 'ocrPage')),
+    }),
+    required: ['siteWorkflow', 'documentWorkflow-ocr', 'documentWorkflow-text-layer'],
+  },
+  {
+    name: 'bad-corpus',
+    subdomain: 'badcorpus.ca',
+    // A short "many pages" document keeps the run fast; the failure paths do not depend on it.
+    writeSite: (dir, subdomain) => writeBadCorpusSite(dir, { subdomain, largePageCount: 40 }),
+    pick: (histories) => ({
+      siteWorkflow: only(histories, 'siteWorkflow'),
+      'documentWorkflow-failed': smallest(histories, 'documentWorkflow', (h) => schedules(h, 'markDocumentFailed')),
+      'documentWorkflow-page-failed': smallest(histories, 'documentWorkflow', (h) => schedules(h, 'markPageFailed')),
+    }),
+    required: ['siteWorkflow', 'documentWorkflow-failed'],
+  },
+  {
+    name: 'tight-limits',
+    subdomain: 'tight-limits.ca',
+    writeSite: (dir, subdomain) => writeSampleSite(dir, { subdomain }),
+    limits: { continueAsNewAfterEvents: 30, documentsInFlight: 2, pagesPerBatch: 1 },
+    pick: (histories) => {
+      const siteRuns = histories.filter((h) => h.workflowType === 'siteWorkflow');
+      return {
+        // The first run (no resume) ends in continue-as-new; the last one resumes and completes.
+        'siteWorkflow-continued-as-new': siteRuns.length > 1 ? siteRuns[0] : undefined,
+        'siteWorkflow-resumed': siteRuns.length > 1 ? siteRuns.at(-1) : undefined,
+        'documentWorkflow-page-batches': smallest(histories, 'documentWorkflow', (h) => startsChildren(h)),
+        pageBatchWorkflow: smallest(histories, 'pageBatchWorkflow', (h) => schedules(h, 'ocrPage')),
+      };
+    },
+    required: ['siteWorkflow-continued-as-new', 'siteWorkflow-resumed', 'documentWorkflow-page-batches', 'pageBatchWorkflow'],
+  },
+];
+
+async function recordScenario(scenario: Scenario): Promise<Record<string, HistoryFixture>> {
+  const stack = await startBenchStack();
+  let server: { url: string; close(): Promise<void> } | undefined;
+  try {
+    const siteDir = path.join(stack.root, 'site');
+    await scenario.writeSite(siteDir, scenario.subdomain);
+    server = await serveDirectory(siteDir);
+    await saveSite(stack.db, { subdomain: scenario.subdomain, name: scenario.name, fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+    const run = await enqueueSite(stack.client, stack.config, scenario.subdomain, scenario.limits ? { limits: scenario.limits } : {});
+    // result() follows continue-as-new to the last run.
+    const status = await stack.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
+    if (status.stage !== 'completed') throw new Error(`${scenario.name}: the site run ended ${status.stage}: ${status.error}`);
+    const histories = await collectHistories(stack.client, run.workflowId, run.runId);
+    const summary = countBy(histories.map((h) => h.workflowType));
+    console.log(`  ${scenario.name}: ${histories.length} histories (${Object.entries(summary).map(([t, n]) => `${n} ${t}`).join(', ')})`);
+
+    const picked = scenario.pick(histories);
+    const missing = scenario.required.filter((suffix) => !picked[suffix]);
+    if (missing.length > 0) throw new Error(`${scenario.name}: no history found for ${missing.join(', ')}`);
+    const fixtures: Record<string, HistoryFixture> = {};
+    for (const [suffix, h] of Object.entries(picked)) {
+      if (!h) {
+        console.log(`  ${scenario.name}: no ${suffix} history in this run; skipped`);
+        continue;
+      }
+      fixtures[`${scenario.name}.${suffix}.json`] = {
+        scenario: scenario.name,
+        workflowType: h.workflowType,
+        workflowId: h.workflowId,
+        runId: h.runId,
+        events: h.history.events?.length ?? 0,
+        history: JSON.parse(historyToJSON(h.history)) as unknown,
+      };
+    }
+    return fixtures;
+  } finally {
+    await server?.close();
+    await stack.close();
+  }
+}
+
+function only(histories: WorkflowHistory[], type: string): WorkflowHistory | undefined {
+  const matching = histories.filter((h) => h.workflowType === type);
+  return matching.length === 1 ? matching[0] : undefined;
+}
+
+/** The shortest history of a type that satisfies `filter`, so fixtures stay small. */
+function smallest(histories: WorkflowHistory[], type: string, filter: (h: WorkflowHistory) => boolean): WorkflowHistory | undefined {
+  return histories
+    .filter((h) => h.workflowType === type && filter(h))
+    .sort((a, b) => (a.history.events?.length ?? 0) - (b.history.events?.length ?? 0))[0];
+}
+
+function schedules(h: WorkflowHistory, activityType: string): boolean {
+  return (h.history.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+}
+
+function startsChildren(h: WorkflowHistory): boolean {
+  return (h.history.events ?? []).some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const outDir = path.resolve(argv[0] ?? defaultOutDir);
+  const started = Date.now();
+  const fixtures: Record<string, HistoryFixture> = {};
+  for (const scenario of scenarios) {
+    const scenarioStarted = Date.now();
+    console.log(`recording ${scenario.name} ...`);
+    Object.assign(fixtures, await recordScenario(scenario));
+    console.log(`  ${scenario.name}: ${((Date.now() - scenarioStarted) / 1000).toFixed(1)} s`);
+  }
+
+  fs.mkdirSync(outDir, { recursive: true });
+  let totalBytes = 0;
+  console.log(`\nwrote ${Object.keys(fixtures).length} fixtures to ${path.relative(process.cwd(), outDir) || '.'}:`);
+  for (const [name, fixture] of Object.entries(fixtures)) {
+    const text = JSON.stringify(fixture, null, 2) + '\n';
+    fs.writeFileSync(path.join(outDir, name), text);
+    totalBytes += Buffer.byteLength(text);
+    console.log(`  ${name.padEnd(52)} ${String(fixture.events).padStart(4)} events ${kb(Buffer.byteLength(text)).padStart(9)}  ${fixture.workflowId}`);
+  }
+  console.log(`total ${kb(totalBytes)}, recorded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

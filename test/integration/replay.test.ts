@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as workflows from '../../src/workflows/index.js';
+import { workflowBundle } from '../support/harness.js';
+
+/**
+ * The determinism guard: histories recorded from real runs (scripts/record-histories.ts) are
+ * replayed against the workflow code as it is now. A change that would break a run in flight
+ * (an activity or child added, removed or reordered without patched()) fails here, not in
+ * production. No server is needed: replay runs in a local replay worker.
+ * How to change workflows safely, and when to re-record: docs/WORKFLOW-CHANGES.md.
+ */
+
+const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+const nondeterministicWorkflowsPath = fileURLToPath(new URL('../fixtures/nondeterministic-workflows/index.ts', import.meta.url));
+
+/** A fixture file as scripts/record-histories.ts writes it. */
+interface HistoryFixture {
+  scenario: string;
+  workflowType: string;
+  workflowId: string;
+  runId: string;
+  events: number;
+  /** Temporal's JSON form of the history (historyToJSON). */
+  history: unknown;
+}
+
+/** Every *.json under the fixtures folder, subfolders included (older versions kept beside new ones). */
+function fixtureFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => name.split(path.sep).join('/'))
+    .sort();
+}
+
+function readFixture(name: string): HistoryFixture {
+  return JSON.parse(fs.readFileSync(path.join(fixturesDir, name), 'utf8')) as HistoryFixture;
+}
+
+function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void> {
+  return Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(fixture.history), fixture.workflowId);
+}
+
+const files = fixtureFiles(fixturesDir);
+
+describe('replaying recorded workflow histories against the current workflow code', () => {
+  let bundle: { code: string };
+
+  beforeAll(async () => {
+    bundle = await workflowBundle();
+  });
+
+  it('has at least one recorded history for every workflow type the workers register', () => {
+    const registered = Object.entries(workflows)
+      .filter(([, value]) => typeof value === 'function')
+      .map(([name]) => name)
+      .sort();
+    const recorded = new Set(files.map((name) => readFixture(name).workflowType));
+    expect(registered.length).toBeGreaterThan(0);
+    expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
+  });
+
+  it.each(files)('replays %s without a determinism error', async (name) => {
+    const fixture = readFixture(name);
+    expect(fixture.events).toBeGreaterThan(0);
+    await expect(replay(bundle, fixture)).resolves.toBeUndefined();
+  });
+});
+
+describe('the replay guard', () => {
+  let changedBundle: { code: string };
+
+  beforeAll(async () => {
+    changedBundle = await bundleWorkflowCode({ workflowsPath: nondeterministicWorkflowsPath, logger: quietLogger });
+  });
+
+  it('fails with a DeterminismViolationError when siteWorkflow calls its activities in a different order', async () => {
+    const fixture = readFixture('sample-site.siteWorkflow.json');
+    const error: unknown = await replay(changedBundle, fixture).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DeterminismViolationError);
+    // Core names both sides of the mismatch: the recorded activity and the one the code asked for.
+    expect((error as Error).message).toContain("Activity type of scheduled event 'startRun' does not match activity type of activity command 'enterStage'");
+  });
+
+  it('still replays the workflows that the change left alone', async () => {
+    await expect(replay(changedBundle, readFixture('sample-site.documentWorkflow-ocr.json'))).resolves.toBeUndefined();
+  });
+});
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string) {
+    console.error(message);
+  },
+};
