@@ -7,7 +7,7 @@ import { isNativeTesseractAvailable } from '../src/ocr/native-tesseract.js';
 import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
-import { activityCoveredSeconds, cachedCorpus, jobTimes, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+import { activityCoveredSeconds, cachedCorpus, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
 
 const SUBDOMAIN = 'ocr-bench.example';
 const RENDER_TIMEOUT_MS = 2 * 60_000;
@@ -37,6 +37,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
 
   return withCleanup(async (defer) => {
     const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc), CLERK_OCR_ENGINE: 'tesseract', CLERK_PDF_RENDERER: 'pdftoppm' });
+    removeAtExit(stack.root);
     defer(() => stack.close());
     const site = await serveCorpusSite(stack, corpus, SUBDOMAIN);
     defer(() => site.server.close());

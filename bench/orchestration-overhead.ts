@@ -9,7 +9,7 @@ import { readTextLayer } from '../src/pdf/text-layer.js';
 import { LocalFolderStore } from '../src/storage/local-folder-store.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
-import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, runSite, serveCorpusSite, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
+import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
 
 const SUBDOMAIN = 'overhead-bench.example';
 const TEXT_LAYER_TIMEOUT_MS = 10 * 60_000;
@@ -35,6 +35,7 @@ export async function orchestrationOverhead(options: { pages: number; log: Log }
 
   return withCleanup(async (defer) => {
     const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc) });
+    removeAtExit(stack.root);
     defer(() => stack.close());
     const site = await serveCorpusSite(stack, corpus, SUBDOMAIN);
     defer(() => site.server.close());

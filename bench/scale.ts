@@ -3,7 +3,7 @@ import { collectHistories } from '../src/temporal/histories.js';
 import { defaultFanOutLimits, type SiteStatus } from '../src/workflows/types.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, trackPeakRss } from './support/bench-stack.js';
-import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
 
 const SUBDOMAIN = 'scale-bench.example';
 /** Temporal warns at this many events in one history (and fails a workflow at 51,200). */
@@ -33,6 +33,7 @@ export async function scale(options: { pages: number; log: Log }): Promise<Bench
     const rssBefore = process.memoryUsage().rss;
     // Default FanOutLimits (no `limits` passed to enqueue) and default OCR concurrency.
     const stack = await startBenchStack();
+    removeAtExit(stack.root);
     defer(() => stack.close());
     const site = await serveCorpusSite(stack, corpus, SUBDOMAIN);
     defer(() => site.server.close());

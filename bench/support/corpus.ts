@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync as fs_rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -395,20 +396,25 @@ export async function activityCoveredSeconds(db: Db, subdomain: string): Promise
 }
 
 /**
- * Runs `work` with `closers` registered for SIGINT/SIGTERM too, so an interrupted benchmark still
- * stops its Postgres and Temporal server instead of leaving them orphaned.
+ * Runs `work`, then the closers it registered with `defer`, in reverse order. SIGINT and SIGTERM
+ * run them too, so an interrupted benchmark still stops its Postgres and Temporal server. On
+ * Ctrl-C those servers get the signal as well and go down first: errors from their dropped
+ * connections are then expected, and are logged instead of crashing the cleanup.
  */
 export async function withCleanup<T>(work: (defer: (close: () => Promise<void>) => void) => Promise<T>): Promise<T> {
   const closers: (() => Promise<void>)[] = [];
   let closing: Promise<void> | undefined;
   const closeAll = () => {
     closing ??= (async () => {
-      for (const close of closers.splice(0).reverse()) await close().catch((error: unknown) => console.error('cleanup failed:', error));
+      for (const close of closers.splice(0).reverse()) await close().catch((error: unknown) => console.error('cleanup:', errorMessage(error)));
     })();
     return closing;
   };
   const onSignal = (signal: NodeJS.Signals) => {
     console.error(`\n${signal}: cleaning up`);
+    process.on('uncaughtException', (error) => console.error('during cleanup:', errorMessage(error)));
+    process.on('unhandledRejection', (error) => console.error('during cleanup:', errorMessage(error)));
+    setTimeout(() => process.exit(130), 60_000).unref();
     void closeAll().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -420,4 +426,24 @@ export async function withCleanup<T>(work: (defer: (close: () => Promise<void>) 
     process.off('SIGTERM', onSignal);
     await closeAll();
   }
+}
+
+const removeOnExit = new Set<string>();
+
+/**
+ * Removes `dir` when the process exits, however it exits (a crash, a forced exit during cleanup),
+ * unless the returned function is called first because it was removed normally.
+ */
+export function removeAtExit(dir: string): () => void {
+  if (removeOnExit.size === 0) {
+    process.on('exit', () => {
+      for (const path of removeOnExit) fs_rmSync(path, { recursive: true, force: true });
+    });
+  }
+  removeOnExit.add(dir);
+  return () => removeOnExit.delete(dir);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -15,7 +15,7 @@ export interface FetchedDocument {
   byteSize: number;
 }
 
-export type FetchOutcome = 'new' | 'changed' | 'unchanged';
+export type FetchOutcome = 'new' | 'changed' | 'unchanged' | 'retry';
 
 /** Records a downloaded document. A changed PDF drops its old pages, so they are read again. */
 export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promise<FetchOutcome> {
@@ -38,8 +38,14 @@ export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promi
       return 'new';
     }
     if (existing.content_sha256 === doc.contentSha256 && existing.status !== 'failed') {
-      await trx.updateTable('documents').set({ updated_at: new Date() }).where('id', '=', doc.id).execute();
-      return 'unchanged';
+      // Pages that failed last time (an outage, a crash) get another chance; done pages are kept.
+      const failedPage = await trx.selectFrom('pages').select('page_number').where('document_id', '=', doc.id).where('status', '=', 'failed').executeTakeFirst();
+      await trx
+        .updateTable('documents')
+        .set({ updated_at: new Date(), ...(failedPage ? { status: 'fetched' as const } : {}) })
+        .where('id', '=', doc.id)
+        .execute();
+      return failedPage ? 'retry' : 'unchanged';
     }
     await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.contentSha256).execute();
     await trx

@@ -151,6 +151,21 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(status.pages).toEqual({ total: manifest.totalPages, done: manifest.totalPages, failed: 0 });
     expect(await countJobs(harness, 'ocrPage')).toBe(ocrCallsBefore);
   });
+
+  it('gives pages that failed in an earlier run another chance, and only those', async () => {
+    const scannedPage = await harness.db.selectFrom('pages').select(['document_id', 'page_number']).where('source', '=', 'ocr').executeTakeFirstOrThrow();
+    await harness.db
+      .updateTable('pages')
+      .set({ status: 'failed', failure_reason: 'timeout', error: 'a page that timed out in an earlier run' })
+      .where('document_id', '=', scannedPage.document_id)
+      .where('page_number', '=', scannedPage.page_number)
+      .execute();
+    const ocrCallsBefore = await countJobs(harness, 'ocrPage');
+    const rerun = await enqueueSite(harness.client, harness.config, SITE);
+    const status = await harness.client.workflow.getHandle<typeof siteWorkflow>(rerun.workflowId, rerun.runId).result();
+    expect(status.pages).toEqual({ total: manifest.totalPages, done: manifest.totalPages, failed: 0 });
+    expect(await countJobs(harness, 'ocrPage')).toBe(ocrCallsBefore + 1);
+  });
 });
 
 async function countJobs(harness: Harness, jobType: string): Promise<number> {
