@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Db } from '../src/db/connect.js';
-import { isNativeTesseractAvailable } from '../src/ocr/native-tesseract.js';
+import { isNativeTesseractAvailable, NativeTesseractEngine } from '../src/ocr/native-tesseract.js';
 import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
@@ -36,6 +36,19 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
   log(`ocr: ${corpus.totalPages} scanned pages (${shape.documents} x ${shape.pagesPerDocument}), parallelism ${nproc}${corpus.cached ? ', cached corpus' : ''}`);
 
   return withCleanup(async (defer) => {
+    // Diagnostics only: times the tesseract calls the pipeline's OCR activities make, so the
+    // report can split a page's time into tesseract and the rest (render, bookkeeping).
+    const inPipeline: number[] = [];
+    const recognize = NativeTesseractEngine.prototype.recognize;
+    NativeTesseractEngine.prototype.recognize = async function (this: NativeTesseractEngine, ...args: Parameters<typeof recognize>) {
+      const t0 = performance.now();
+      const text = await recognize.apply(this, args);
+      inPipeline.push((performance.now() - t0) / 1000);
+      return text;
+    };
+    defer(async () => {
+      NativeTesseractEngine.prototype.recognize = recognize;
+    });
     const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc), CLERK_OCR_ENGINE: 'tesseract', CLERK_PDF_RENDERER: 'pdftoppm' });
     removeAtExit(stack.root);
     defer(() => stack.close());
@@ -44,6 +57,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
 
     // The baseline's input: every page rendered once, exactly as the OCR activity renders it.
     const pgmDir = await fs.mkdtemp(path.join(os.tmpdir(), 'clerk-bench-pgm-'));
+    removeAtExit(pgmDir);
     defer(() => fs.rm(pgmDir, { recursive: true, force: true }));
     const pgms: string[] = [];
     const renderStarted = performance.now();
@@ -91,6 +105,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
         pipelineOcrStageSeconds: round(ocrStageSeconds),
         pipelinePagesPerSecond: round(pipelinePagesPerSecond),
         pipelineSecondsPerPageMean: round(ocr.busySeconds / ocr.count),
+        pipelineTesseractSecondsPerPageMean: round(mean(inPipeline)),
         pipelineEndToEndSeconds: round(run.wallSeconds),
         pipelineIdleSeconds: round(run.wallSeconds - covered),
         baseline1Seconds: round(baseline1.wallSeconds),

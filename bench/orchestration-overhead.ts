@@ -120,6 +120,7 @@ interface BaselineTimes {
  */
 async function plainLoop(corpus: Corpus, parallelism: number): Promise<BaselineTimes & { pages: number }> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'clerk-bench-plain-'));
+  const forget = removeAtExit(work);
   try {
     const store = new LocalFolderStore(path.join(work, 'storage'));
     const pages: (ArchivePage & PageExtraction)[] = [];
@@ -158,6 +159,7 @@ async function plainLoop(corpus: Corpus, parallelism: number): Promise<BaselineT
     return { textLayer: s(t0, t1), extract: s(t1, t2), compileFast: s(t2, t3), compileFull: s(t3, t4), copy: s(t4, t5), total: s(t0, t5), pages: pages.length };
   } finally {
     await fs.rm(work, { recursive: true, force: true });
+    forget();
   }
 }
 

@@ -8,8 +8,9 @@
  * --pages N sets the size of the selected ocr or overhead benchmark (with `all`, of both);
  * --ocr-pages / --overhead-pages set one of them explicitly. Tables go to stdout, or with --json
  * one JSON object per result goes to stdout and the tables to stderr. Progress goes to stderr.
- * With --json the benchmarks run in a child process whose stdout is this process's stderr, so
- * the banner the Temporal dev server prints on its inherited stdout cannot corrupt the JSON.
+ * `all` (and --json) runs each benchmark in its own child process; with --json the child's stdout
+ * is this process's stderr, so the banner the Temporal dev server prints on its inherited stdout
+ * cannot corrupt the JSON.
  * Exit code 1 when a benchmark fails or its correctness checks do not hold (a missed ratio
  * target is reported, not an error).
  */
@@ -162,54 +163,70 @@ async function main(): Promise<number> {
     console.error(`${error.message}\n${usage()}`);
     return 2;
   }
-  if (options.json && process.env[JSON_FD_ENV] === undefined) return runJsonChild();
-  const jsonFd = process.env[JSON_FD_ENV] === undefined ? 1 : Number(process.env[JSON_FD_ENV]);
-  const emitJson = (value: unknown) => fs.writeSync(jsonFd, JSON.stringify(value) + '\n');
+  const inChild = process.env[CHILD_ENV] !== undefined;
+  if (!inChild && (options.selected.length > 1 || options.json)) {
+    // One child process per benchmark: each starts from a fresh process (clean RSS, no warm
+    // state or garbage left by the previous one), and --json output stays clean (see runChild).
+    let exitCode = 0;
+    for (const name of options.selected) {
+      const sizes = ['--ocr-pages', String(options.ocrPages), '--overhead-pages', String(options.overheadPages), '--scale-pages', String(options.scalePages)];
+      exitCode = Math.max(exitCode, await runChild([name, ...sizes, ...(options.json ? ['--json'] : [])], options.json));
+    }
+    return exitCode;
+  }
+  const [name] = options.selected;
+  if (!name || options.selected.length !== 1) throw new Error('one benchmark per process');
+  const emitJson = (value: unknown) => fs.writeSync(inChild && options.json ? JSON_FD : 1, JSON.stringify(value) + '\n');
   const log: Log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   const runners: Record<BenchmarkName, () => Promise<BenchOutcome>> = {
     ocr: () => ocrThroughput({ pages: options.ocrPages, log }),
     overhead: () => orchestrationOverhead({ pages: options.overheadPages, log }),
     scale: () => scale({ pages: options.scalePages, log }),
   };
-  let exitCode = 0;
-  for (const name of options.selected) {
-    const startedAt = machine();
-    const date = new Date().toISOString();
-    try {
-      const outcome = await runners[name]();
-      const result: BenchResult = { ...outcome, date, machine: startedAt };
-      if (options.json) {
-        process.stderr.write(formatTable(result));
-        emitJson(result);
-      } else process.stdout.write(formatTable(result) + '\n');
-      if (!result.ok) exitCode = 1;
-    } catch (error) {
-      exitCode = 1;
-      log(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (options.json) emitJson({ benchmark: name, date, machine: startedAt, error: String(error) });
-    }
+  const startedOn = machine();
+  const date = new Date().toISOString();
+  try {
+    const outcome = await runners[name]();
+    const result: BenchResult = { ...outcome, date, machine: startedOn };
+    if (options.json) {
+      process.stderr.write(formatTable(result));
+      emitJson(result);
+    } else process.stdout.write(formatTable(result) + '\n');
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    log(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (options.json) emitJson({ benchmark: name, date, machine: startedOn, error: String(error) });
+    return 1;
   }
-  return exitCode;
 }
 
-const JSON_FD_ENV = 'CLERK_BENCH_JSON_FD';
+const CHILD_ENV = 'CLERK_BENCH_CHILD';
+const JSON_FD = 3;
 
 /**
- * Re-runs this script as a child: its stdout (and everything its subprocesses inherit) goes to our
- * stderr, and it writes the JSON lines to fd 3, which we copy to our stdout.
+ * Runs this script again as a child for one benchmark. With --json the child's stdout (which the
+ * Temporal dev server inherits and prints its banner on) goes to our stderr, and the child writes
+ * its JSON line to fd 3, which we copy to our stdout.
  */
-function runJsonChild(): Promise<number> {
+function runChild(args: string[], json: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
-      stdio: ['inherit', process.stderr, 'inherit', 'pipe'],
-      env: { ...process.env, [JSON_FD_ENV]: '3' },
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+      stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit', json ? 'pipe' : 'ignore'],
+      env: { ...process.env, [CHILD_ENV]: '1' },
     });
-    (child.stdio[3] as NodeJS.ReadableStream).pipe(process.stdout);
+    if (json) (child.stdio[JSON_FD] as NodeJS.ReadableStream).pipe(process.stdout, { end: false });
     // Ctrl-C reaches the child too (same process group): it cleans up and exits, then so do we.
-    process.on('SIGINT', () => {});
-    process.on('SIGTERM', () => child.kill('SIGTERM'));
+    const onInt = () => {};
+    const onTerm = () => child.kill('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      if (signal === 'SIGINT' || code === 130) process.exit(130);
+      resolve(code ?? 1);
+    });
   });
 }
 

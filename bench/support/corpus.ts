@@ -68,6 +68,7 @@ export async function cachedCorpus(kind: CorpusKind, shape: CorpusShape, log: (l
   const building = `${dir}.building-${process.pid}-${randomUUID().slice(0, 8)}`;
   log(`generating ${kind} corpus ${shape.documents} docs x ${shape.pagesPerDocument} pages into ${dir}`);
   const started = performance.now();
+  const forget = removeAtExit(building);
   try {
     const corpus = await writeCorpus(building, kind, shape);
     try {
@@ -83,6 +84,8 @@ export async function cachedCorpus(kind: CorpusKind, shape: CorpusShape, log: (l
   } catch (error) {
     await fs.rm(building, { recursive: true, force: true });
     throw error;
+  } finally {
+    forget();
   }
 }
 
