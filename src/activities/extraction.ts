@@ -5,19 +5,20 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { compileArchive, type ArchivePage } from '../archive/compile.js';
-import { extractPage } from '../extract/index.js';
+import type { ExtractionThreads } from '../extract/threads.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
 import { tracked } from './tracking.js';
 
-const PAGES_PER_QUERY = 500;
+const PAGES_PER_QUERY = 200;
 
-export function createExtractionActivities(deps: ActivityDeps) {
-  const { db, store } = deps;
+export function createExtractionActivities(deps: ActivityDeps & { extractionThreads: ExtractionThreads }) {
+  const { db, store, extractionThreads } = deps;
 
   /**
    * Extracts entities and votes for every done page whose text changed since its last
-   * extraction. Progress lives in the pages table, so a retried attempt resumes where it stopped.
+   * extraction, on worker threads. Progress lives in the pages table, so a retried attempt
+   * resumes where it stopped.
    */
   async function extractEntities(input: { subdomain: string }): Promise<{ pages: number }> {
     const context = Context.current();
@@ -34,19 +35,20 @@ export function createExtractionActivities(deps: ActivityDeps) {
         .limit(PAGES_PER_QUERY)
         .execute();
       if (batch.length === 0) return { pages: processed };
-      for (const page of batch) {
-        const text = page.text_key ? await store.getText(page.text_key) : '';
-        const { entities, votes } = extractPage(text);
-        await db
-          .updateTable('pages')
-          .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
-          .where('document_id', '=', page.document_id)
-          .where('page_number', '=', page.page_number)
-          .execute();
-        processed++;
-        // Extraction is CPU work on this thread: yield so heartbeats and cancellation get through.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      const texts = await Promise.all(batch.map((page) => (page.text_key ? store.getText(page.text_key) : '')));
+      const extractions = await extractionThreads.extract(texts);
+      await db.transaction().execute(async (trx) => {
+        for (const [i, page] of batch.entries()) {
+          const { entities, votes } = extractions[i]!;
+          await trx
+            .updateTable('pages')
+            .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
+            .where('document_id', '=', page.document_id)
+            .where('page_number', '=', page.page_number)
+            .execute();
+        }
+      });
+      processed += batch.length;
       context.heartbeat({ processed });
     }
   }

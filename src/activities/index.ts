@@ -1,3 +1,4 @@
+import type { ExtractionThreads } from '../extract/threads.js';
 import type { OcrEnginePool } from '../ocr/pool.js';
 import { createBookkeepingActivities } from './bookkeeping.js';
 import { createDeployActivities } from './deploy.js';
@@ -10,7 +11,12 @@ export type WorkerType = 'workflows' | 'fetch' | 'ocr' | 'extraction' | 'deploy'
 export const workerTypes: readonly WorkerType[] = ['workflows', 'fetch', 'ocr', 'extraction', 'deploy'];
 
 /** The activities each worker type hosts on its own task queue. */
-export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & { ocrEngines: OcrEnginePool }): object {
+export interface WorkerResources {
+  ocrEngines: OcrEnginePool;
+  extractionThreads: ExtractionThreads;
+}
+
+export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {
   switch (type) {
     case 'workflows':
       return createBookkeepingActivities(deps);

@@ -32,6 +32,8 @@ export interface ClerkConfig {
     concurrency: number;
     renderer: RendererChoice;
   };
+  /** Worker threads an extraction worker runs entity extraction on. */
+  extractionThreads: number;
   /** Upper bound of a single downloaded document. */
   maxDownloadBytes: number;
   /** Port of the local HTTP server the dev stack uses to serve the sample site. */
@@ -69,6 +71,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: readInt(env, 'CLERK_OCR_CONCURRENCY', os.availableParallelism(), { min: 1, max: 256 }),
       renderer: readChoice(env, 'CLERK_PDF_RENDERER', ['auto', 'pdftoppm', 'pdfjs'] as const, 'auto'),
     },
+    extractionThreads: readInt(env, 'CLERK_EXTRACTION_THREADS', os.availableParallelism(), { min: 1, max: 64 }),
     maxDownloadBytes: readInt(env, 'CLERK_MAX_DOWNLOAD_MB', 200, { min: 1, max: 10_000 }) * 1024 * 1024,
     sampleSitePort: readInt(env, 'CLERK_SAMPLE_SITE_PORT', 8780, { min: 1, max: 65535 }),
   };

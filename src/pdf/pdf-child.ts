@@ -1,4 +1,4 @@
-import { compiledChildScript } from './child-bundle.js';
+import { compiledScript } from '../runtime/compiled-script.js';
 import { PermanentPdfError, permanentPdfError, type PermanentPdfReason } from './errors.js';
 import { runWithDeadline } from './subprocess.js';
 
@@ -12,7 +12,7 @@ type ChildReply = { ok: true; value: unknown } | { ok: false; error: { name: str
 /** Parent side: runs a .ts child script (compiled to plain JS) and turns every way it can end into a value or an error. */
 export async function runPdfChild<T>(scriptPath: string, args: string[], options: { timeoutMs: number; pdfPath: string }): Promise<T> {
   const { pdfPath, timeoutMs } = options;
-  const outcome = await runWithDeadline(process.execPath, [compiledChildScript(scriptPath), ...args], { timeoutMs, ipc: true });
+  const outcome = await runWithDeadline(process.execPath, [compiledScript(scriptPath), ...args], { timeoutMs, ipc: true });
   // An answer counts even if the child was slow to exit after giving it.
   const reply = outcome.message as ChildReply | undefined;
   if (reply?.ok) return reply.value as T;

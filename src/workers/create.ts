@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { activitiesForWorker, type ActivityDeps, type WorkerType } from '../activities/index.js';
+import { activitiesForWorker, type ActivityDeps, type WorkerResources, type WorkerType } from '../activities/index.js';
+import { ExtractionThreads } from '../extract/threads.js';
 import type { ClerkConfig } from '../config/index.js';
 import { OcrEnginePool } from '../ocr/pool.js';
 import { taskQueuesWithPrefix } from '../workflows/types.js';
@@ -20,14 +21,17 @@ export interface WorkerSetup {
 
 export interface RunningWorkers {
   workers: Worker[];
-  ocrEngines: OcrEnginePool;
+  resources: WorkerResources;
 }
 
 /** One Temporal worker per task queue, all sharing the process's connection and dependencies. */
 export async function createWorkers(setup: WorkerSetup): Promise<RunningWorkers> {
   const queues = taskQueuesWithPrefix(setup.config.temporal.taskQueuePrefix);
   const ocrConcurrency = setup.concurrency ?? setup.config.ocr.concurrency;
-  const ocrEngines = new OcrEnginePool(setup.config.ocr.engine, ocrConcurrency);
+  const resources: WorkerResources = {
+    ocrEngines: new OcrEnginePool(setup.config.ocr.engine, ocrConcurrency),
+    extractionThreads: new ExtractionThreads(setup.config.extractionThreads),
+  };
   const workers: Worker[] = [];
   for (const type of setup.types) {
     workers.push(
@@ -35,15 +39,17 @@ export async function createWorkers(setup: WorkerSetup): Promise<RunningWorkers>
         connection: setup.connection,
         namespace: setup.config.temporal.namespace,
         taskQueue: queues[type],
-        activities: activitiesForWorker(type, { ...setup.deps, ocrEngines }),
+        activities: activitiesForWorker(type, { ...setup.deps, ...resources }),
         ...(type === 'workflows' ? workflowSource(setup) : {}),
-        maxConcurrentActivityTaskExecutions: type === 'ocr' ? ocrConcurrency : (setup.concurrency ?? 20),
+        // OCR takes a few more activities than engines: the extra ones render their page while every
+        // engine is busy, so tesseract never waits for pdftoppm.
+        maxConcurrentActivityTaskExecutions: type === 'ocr' ? ocrConcurrency + Math.ceil(ocrConcurrency / 2) : (setup.concurrency ?? 20),
         // In-flight activities get this long to finish when the worker is asked to stop.
         shutdownGraceTime: '30 seconds',
       }),
     );
   }
-  return { workers, ocrEngines };
+  return { workers, resources };
 }
 
 function workflowSource(setup: WorkerSetup): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
@@ -59,6 +65,7 @@ export async function runWorkers(running: RunningWorkers): Promise<void> {
     // One worker failing stops its siblings, so the process exits instead of half-running.
     await Promise.all(running.workers.map((worker) => worker.run().catch((error: unknown) => (stopAll(), Promise.reject(error)))));
   } finally {
-    await running.ocrEngines.close();
+    await running.resources.ocrEngines.close();
+    await running.resources.extractionThreads.close();
   }
 }

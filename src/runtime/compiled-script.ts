@@ -2,16 +2,19 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const built = new Map<string, string>();
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Compiles a TypeScript child script (and the project files it imports) to one plain .mjs file,
- * cached by content. Starting the child then costs plain `node` (about 0.2 s) instead of a
- * TypeScript loader that transforms pdf.js on every start (about 0.8 s): that is paid per document.
+ * Compiles a TypeScript entry script for a child process or worker thread (and the project files it
+ * imports) to one plain .mjs file, cached by content. Starting it then costs plain `node` (about
+ * 0.2 s) instead of a TypeScript loader that transforms pdf.js on every start (about 0.8 s): that
+ * is paid per document.
  */
-export function compiledChildScript(scriptPath: string): string {
+export function compiledScript(scriptPath: string): string {
   const cached = built.get(scriptPath);
   if (cached && fs.existsSync(cached)) return cached;
   const result = buildSync({
@@ -27,7 +30,7 @@ export function compiledChildScript(scriptPath: string): string {
   const code = result.outputFiles[0]!.contents;
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
   // Beside the source, so the bundle's bare imports (pdfjs-dist, ...) resolve from the project's node_modules.
-  const outDir = path.join(path.dirname(scriptPath), '..', '..', 'node_modules', '.cache', 'clerk-children');
+  const outDir = path.join(projectRoot, 'node_modules', '.cache', 'clerk-children');
   const outPath = path.join(outDir, `${path.basename(scriptPath, '.ts')}-${digest}.mjs`);
   if (!fs.existsSync(outPath)) {
     fs.mkdirSync(outDir, { recursive: true });
