@@ -4,6 +4,7 @@ import path from 'node:path';
 import { compileArchive, type ArchivePage } from '../src/archive/compile.js';
 import { pageTextKey } from '../src/archive/layout.js';
 import { extractPage, type PageExtraction } from '../src/extract/index.js';
+import { ExtractionThreads } from '../src/extract/threads.js';
 import { meetingSlug } from '../src/fetchers/meeting.js';
 import { readTextLayer } from '../src/pdf/text-layer.js';
 import { LocalFolderStore } from '../src/storage/local-folder-store.js';
@@ -141,7 +142,11 @@ async function plainLoop(corpus: Corpus, parallelism: number): Promise<BaselineT
     await Promise.all(Array.from({ length: parallelism }, lane));
     const t1 = performance.now();
 
-    for (const page of pages) Object.assign(page, extractPage(page.text));
+    // Same parallelism as the extraction worker: its worker threads, one per core.
+    const threads = new ExtractionThreads(parallelism);
+    const extractions = await threads.extract(pages.map((page) => page.text));
+    await threads.close();
+    pages.forEach((page, i) => Object.assign(page, extractions[i]));
     const t2 = performance.now();
 
     const fastPath = path.join(work, 'meetings-fast.db');
