@@ -16,7 +16,7 @@ export default defineConfig({
     fileParallelism: false,
     provide: {
       chaos: small
-        ? { size: 'small', documents: 3, pagesPerDocument: 3, workerKills: 5 }
+        ? { size: 'small', documents: 4, pagesPerDocument: 3, workerKills: 6 }
         : { size: 'full', documents: 6, pagesPerDocument: 4, workerKills: 10 },
     },
   },

