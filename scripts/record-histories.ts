@@ -31,19 +31,10 @@ import { collectHistories, type WorkflowHistory } from '../src/temporal/historie
 import { enqueueSite } from '../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../src/workflows/site.js';
 import type { FanOutLimits } from '../src/workflows/types.js';
+import type { HistoryFixture } from '../test/support/history-fixture.js';
 
 const defaultOutDir = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
-/** What a fixture file holds: the history in Temporal's JSON form, plus what replay needs beside it. */
-interface HistoryFixture {
-  scenario: string;
-  workflowType: string;
-  /** Histories carry no workflow id; documentWorkflow derives its children's ids from its own. */
-  workflowId: string;
-  runId: string;
-  events: number;
-  history: unknown;
-}
 
 interface Scenario {
   name: string;

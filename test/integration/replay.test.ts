@@ -6,7 +6,8 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as workflows from '../../src/workflows/index.js';
-import { workflowBundle } from '../support/harness.js';
+import { quietLogger, workflowBundle } from '../support/harness.js';
+import type { HistoryFixture } from '../support/history-fixture.js';
 
 /**
  * The determinism guard: histories recorded from real runs (scripts/record-histories.ts) are
@@ -19,16 +20,6 @@ import { workflowBundle } from '../support/harness.js';
 const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const nondeterministicWorkflowsPath = fileURLToPath(new URL('../fixtures/nondeterministic-workflows/index.ts', import.meta.url));
 
-/** A fixture file as scripts/record-histories.ts writes it. */
-interface HistoryFixture {
-  scenario: string;
-  workflowType: string;
-  workflowId: string;
-  runId: string;
-  events: number;
-  /** Temporal's JSON form of the history (historyToJSON). */
-  history: unknown;
-}
 
 /** Every *.json under the fixtures folder, subfolders included (older versions kept beside new ones). */
 function fixtureFiles(dir: string): string[] {
@@ -96,14 +87,3 @@ describe('the replay guard', () => {
     await expect(replay(changedBundle, readFixture('sample-site.documentWorkflow-ocr.json'))).resolves.toBeUndefined();
   });
 });
-
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string) {
-    console.error(message);
-  },
-};

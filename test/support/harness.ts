@@ -100,7 +100,8 @@ export async function createHarness(name: string, env: Record<string, string> = 
   };
 }
 
-const quietLogger = {
+/** For bundling: the bundler's progress would drown the test output. */
+export const quietLogger = {
   log() {},
   trace() {},
   debug() {},
