@@ -3,8 +3,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { compileArchive, type ArchivePage } from '../archive/compile.js';
+import type { PageExtraction } from '../extract/index.js';
 import type { ExtractionThreads } from '../extract/threads.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
@@ -23,34 +26,52 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
   async function extractEntities(input: { subdomain: string }): Promise<{ pages: number }> {
     const context = Context.current();
     let processed = 0;
-    for (;;) {
-      const batch = await db
-        .selectFrom('pages')
-        .select(['document_id', 'page_number', 'text_key', 'text_sha256'])
-        .where('subdomain', '=', input.subdomain)
-        .where('status', '=', 'done')
-        .where((eb) => eb.or([eb('extracted_text_sha256', 'is', null), eb('extracted_text_sha256', '!=', eb.ref('text_sha256'))]))
-        .orderBy('document_id')
-        .orderBy('page_number')
-        .limit(PAGES_PER_QUERY)
-        .execute();
-      if (batch.length === 0) return { pages: processed };
-      const texts = await Promise.all(batch.map((page) => (page.text_key ? store.getText(page.text_key) : '')));
-      const extractions = await extractionThreads.extract(texts);
-      await db.transaction().execute(async (trx) => {
-        for (const [i, page] of batch.entries()) {
-          const { entities, votes } = extractions[i]!;
-          await trx
-            .updateTable('pages')
-            .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
-            .where('document_id', '=', page.document_id)
-            .where('page_number', '=', page.page_number)
-            .execute();
-        }
-      });
-      processed += batch.length;
+    let current = await pagesToExtract(input.subdomain, null);
+    let extracting = settleLater(extract(current));
+    // Double-buffered: the threads work on the next batch while this one's rows are written.
+    while (current.length > 0) {
+      const results = await extracting;
+      const next = await pagesToExtract(input.subdomain, current.at(-1)!);
+      extracting = settleLater(extract(next));
+      await saveExtractions(current, results);
+      processed += current.length;
       context.heartbeat({ processed });
+      current = next;
     }
+    return { pages: processed };
+  }
+
+  type PageToExtract = { document_id: string; page_number: number; text_key: string | null; text_sha256: string | null };
+
+  async function pagesToExtract(subdomain: string, after: PageToExtract | null): Promise<PageToExtract[]> {
+    let query = db
+      .selectFrom('pages')
+      .select(['document_id', 'page_number', 'text_key', 'text_sha256'])
+      .where('subdomain', '=', subdomain)
+      .where('status', '=', 'done')
+      .where((eb) => eb.or([eb('extracted_text_sha256', 'is', null), eb('extracted_text_sha256', '!=', eb.ref('text_sha256'))]));
+    if (after) query = query.where(afterPage(after.document_id, after.page_number));
+    return query.orderBy('document_id').orderBy('page_number').limit(PAGES_PER_QUERY).execute();
+  }
+
+  async function extract(pages: PageToExtract[]): Promise<PageExtraction[]> {
+    if (pages.length === 0) return [];
+    const texts = await Promise.all(pages.map((page) => (page.text_key ? store.getText(page.text_key) : '')));
+    return extractionThreads.extract(texts);
+  }
+
+  async function saveExtractions(pages: PageToExtract[], results: PageExtraction[]): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      for (const [i, page] of pages.entries()) {
+        const { entities, votes } = results[i]!;
+        await trx
+          .updateTable('pages')
+          .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
+          .where('document_id', '=', page.document_id)
+          .where('page_number', '=', page.page_number)
+          .execute();
+      }
+    });
   }
 
   /** Compiles the site's meetings.db (with entities for `full`) and stores it. */
@@ -76,12 +97,7 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
         .select(['pages.document_id', 'pages.page_number', 'pages.text_key', 'pages.entities', 'pages.votes', 'documents.kind', 'documents.meeting', 'documents.meeting_date'])
         .where('pages.subdomain', '=', subdomain)
         .where('pages.status', '=', 'done');
-      if (after) {
-        const { documentId, page } = after;
-        query = query.where((eb) =>
-          eb.or([eb('pages.document_id', '>', documentId), eb.and([eb('pages.document_id', '=', documentId), eb('pages.page_number', '>', page)])]),
-        );
-      }
+      if (after) query = query.where(afterPage(after.documentId, after.page));
       const rows = await query.orderBy('pages.document_id').orderBy('pages.page_number').limit(PAGES_PER_QUERY).execute();
       if (rows.length === 0) return;
       for (const row of rows) {
@@ -107,3 +123,15 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
 }
 
 export type ExtractionActivities = ReturnType<typeof createExtractionActivities>;
+
+/** Keyset paging over pages in (document_id, page_number) order: pages after the given one. */
+function afterPage(documentId: string, page: number) {
+  return (eb: ExpressionBuilder<Database, 'pages'>) =>
+    eb.or([eb('pages.document_id', '>', documentId), eb.and([eb('pages.document_id', '=', documentId), eb('pages.page_number', '>', page)])]);
+}
+
+/** A promise awaited later: marked handled now, so a failure meanwhile is not an unhandled rejection. */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
