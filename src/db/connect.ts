@@ -21,5 +21,8 @@ export function connectDatabase(databaseUrl: string, options: DbOptions = {}): D
   // An idle client losing its server (Postgres restarting) must not crash the worker:
   // the next query gets a fresh connection, and a failed activity is retried by Temporal.
   pool.on('error', () => {});
+  // The same for a client that is checked out when its server goes away: the query it runs fails
+  // (and the activity is retried), but the client's own 'error' event must not crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
