@@ -1,4 +1,5 @@
 import type { Db } from '../db/connect.js';
+import type { JobStatus } from '../db/schema.js';
 
 export interface JobExecution {
   subdomain: string;
@@ -16,20 +17,27 @@ export function jobIdOf(job: JobExecution): string {
 }
 
 /**
- * Records that an activity attempt started. An earlier attempt still marked running never
- * finished (its worker died): it is marked lost, so the table tells the whole story.
+ * Records that an activity attempt started. Temporal starts a new attempt only when it never
+ * accepted the last one's result, so an earlier attempt still marked running died with its worker,
+ * and one marked succeeded finished but its result was lost (the worker died before reporting it).
+ * Both are marked lost: the table then holds at most one success per activity, the one that counted.
  */
 export async function recordJobStart(db: Db, job: JobExecution): Promise<string> {
   const jobId = jobIdOf(job);
   await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('job_tracking')
+    const earlierAttempts = (status: JobStatus) =>
+      trx
+        .updateTable('job_tracking')
+        .where('workflow_id', '=', job.workflowId)
+        .where('run_id', '=', job.runId)
+        .where('activity_id', '=', job.activityId)
+        .where('attempt', '<', job.attempt)
+        .where('status', '=', status);
+    await earlierAttempts('running')
       .set({ status: 'lost', finished_at: new Date(), error: 'the worker running this attempt stopped before it finished' })
-      .where('workflow_id', '=', job.workflowId)
-      .where('run_id', '=', job.runId)
-      .where('activity_id', '=', job.activityId)
-      .where('attempt', '<', job.attempt)
-      .where('status', '=', 'running')
+      .execute();
+    await earlierAttempts('succeeded')
+      .set({ status: 'lost', error: 'this attempt finished, but its worker stopped before Temporal received the result, so Temporal ran it again' })
       .execute();
     await trx
       .insertInto('job_tracking')
@@ -51,10 +59,12 @@ export async function recordJobStart(db: Db, job: JobExecution): Promise<string>
   return jobId;
 }
 
+/** A later attempt may already have marked this one lost; that verdict stands. */
 export async function recordJobEnd(db: Db, jobId: string, outcome: { error?: string }): Promise<void> {
   await db
     .updateTable('job_tracking')
     .set({ status: outcome.error === undefined ? 'succeeded' : 'failed', finished_at: new Date(), error: outcome.error ?? null })
     .where('job_id', '=', jobId)
+    .where('status', '=', 'running')
     .execute();
 }

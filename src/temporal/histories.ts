@@ -34,11 +34,40 @@ export async function collectHistories(client: Client, workflowId: string, runId
   return collected;
 }
 
-export function scheduledActivities(histories: WorkflowHistory[]): { workflowId: string; runId: string; activityId: string; activityType: string }[] {
-  return histories.flatMap((h) =>
-    (h.history.events ?? [])
-      .map((e) => e.activityTaskScheduledEventAttributes)
-      .filter((a): a is NonNullable<typeof a> => Boolean(a))
-      .map((a) => ({ workflowId: h.workflowId, runId: h.runId, activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '' })),
-  );
+export interface ScheduledActivity {
+  workflowId: string;
+  runId: string;
+  activityId: string;
+  activityType: string;
+  /** The attempt whose result the server accepted, when the activity completed. */
+  completedAttempt?: number;
+}
+
+export function scheduledActivities(histories: WorkflowHistory[]): ScheduledActivity[] {
+  return histories.flatMap((h) => {
+    const events = h.history.events ?? [];
+    // The started event is written when an activity closes, with the attempt that closed it.
+    const attemptByScheduledEvent = new Map<string, number>();
+    const completed = new Set<string>();
+    for (const e of events) {
+      const started = e.activityTaskStartedEventAttributes;
+      if (started) attemptByScheduledEvent.set(String(started.scheduledEventId), started.attempt ?? 1);
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) completed.add(String(done.scheduledEventId));
+    }
+    return events.flatMap((e) => {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (!scheduled) return [];
+      const eventId = String(e.eventId);
+      return [
+        {
+          workflowId: h.workflowId,
+          runId: h.runId,
+          activityId: scheduled.activityId ?? '',
+          activityType: scheduled.activityType?.name ?? '',
+          ...(completed.has(eventId) ? { completedAttempt: attemptByScheduledEvent.get(eventId) } : {}),
+        },
+      ];
+    });
+  });
 }
