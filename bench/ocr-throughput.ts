@@ -8,6 +8,7 @@ import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
 import { activityCoveredSeconds, cachedCorpus, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+import { round } from './support/metrics.js';
 
 const SUBDOMAIN = 'ocr-bench.example';
 const RENDER_TIMEOUT_MS = 2 * 60_000;
@@ -181,7 +182,3 @@ function mean(values: number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
 }
 
-function round(value: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

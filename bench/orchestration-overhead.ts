@@ -10,7 +10,8 @@ import { readTextLayer } from '../src/pdf/text-layer.js';
 import { LocalFolderStore } from '../src/storage/local-folder-store.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
-import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
+import { cachedCorpus, removeAtExit, runSite, serveCorpusSite, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
+import { pipelineStageMetrics, round } from './support/metrics.js';
 
 const SUBDOMAIN = 'overhead-bench.example';
 const TEXT_LAYER_TIMEOUT_MS = 10 * 60_000;
@@ -58,13 +59,8 @@ export async function orchestrationOverhead(options: { pages: number; log: Log }
     log(`overhead: baseline 2 ${baseline2.total.toFixed(2)} s`);
     if (baseline1.pages !== corpus.totalPages || baseline2.pages !== corpus.totalPages) throw new Error('the baseline read a different number of pages than the corpus has');
 
-    const times = await jobTimes(stack.db, SUBDOMAIN);
-    const compiles = await jobDurations(stack.db, SUBDOMAIN, 'compileArchive');
-    const covered = await activityCoveredSeconds(stack.db, SUBDOMAIN);
     const baselineSeconds = (baseline1.total + baseline2.total) / 2;
     const ratio = run.wallSeconds / baselineSeconds;
-    const stage = (jobType: string) => times.find((t) => t.jobType === jobType);
-    const stageSpan = (jobType: string) => round(stage(jobType)?.spanSeconds ?? 0);
     const meanBaseline = (key: keyof BaselineTimes) => round((baseline1[key] + baseline2[key]) / 2);
 
     return {
@@ -74,16 +70,7 @@ export async function orchestrationOverhead(options: { pages: number; log: Log }
         pipelineSeconds: round(run.wallSeconds),
         baseline1Seconds: round(baseline1.total),
         baseline2Seconds: round(baseline2.total),
-        // Pipeline stages: first start to last finish of each activity type (job_tracking).
-        'pipeline.fetchSite': stageSpan('fetchSite'),
-        'pipeline.readTextLayer': stageSpan('readTextLayer'),
-        'pipeline.extractEntities': stageSpan('extractEntities'),
-        // The fast compile starts beside extractEntities; the full one after it.
-        'pipeline.compileArchive.fast': round(compiles[0] ?? 0),
-        'pipeline.compileArchive.full': round(compiles[1] ?? 0),
-        'pipeline.deployArchive': stageSpan('deployArchive'),
-        'pipeline.activityCount': times.reduce((sum, t) => sum + t.count, 0),
-        'pipeline.idleSeconds': round(run.wallSeconds - covered),
+        ...(await pipelineStageMetrics(stack.db, SUBDOMAIN, run.wallSeconds)),
         'baseline.textLayer': meanBaseline('textLayer'),
         'baseline.extract': meanBaseline('extract'),
         'baseline.compileFast': meanBaseline('compileFast'),
@@ -172,7 +159,3 @@ async function* iterate<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-function round(value: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

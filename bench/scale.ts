@@ -3,7 +3,8 @@ import { collectHistories } from '../src/temporal/histories.js';
 import { defaultFanOutLimits, type SiteStatus } from '../src/workflows/types.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, trackPeakRss } from './support/bench-stack.js';
-import { activityCoveredSeconds, cachedCorpus, jobDurations, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+import { cachedCorpus, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
+import { pipelineStageMetrics, round } from './support/metrics.js';
 
 const SUBDOMAIN = 'scale-bench.example';
 /** Temporal warns at this many events in one history (and fails a workflow at 51,200). */
@@ -53,10 +54,6 @@ export async function scale(options: { pages: number; log: Log }): Promise<Bench
     }
 
     const problems = await verifyAccounting(stack.db, corpus.totalPages, corpus.documents.length, run.status);
-    const times = await jobTimes(stack.db, SUBDOMAIN);
-    const compiles = await jobDurations(stack.db, SUBDOMAIN, 'compileArchive');
-    const covered = await activityCoveredSeconds(stack.db, SUBDOMAIN);
-    const stageSpan = (jobType: string) => round(times.find((t) => t.jobType === jobType)?.spanSeconds ?? 0);
 
     return {
       benchmark: 'scale',
@@ -72,14 +69,7 @@ export async function scale(options: { pages: number; log: Log }): Promise<Bench
         pageBatchWorkflowRuns: runsByType.pageBatchWorkflow ?? 0,
         peakRssMiB: round(peakRss / 2 ** 20, 0),
         rssBeforeStackMiB: round(rssBefore / 2 ** 20, 0),
-        'pipeline.fetchSite': stageSpan('fetchSite'),
-        'pipeline.readTextLayer': stageSpan('readTextLayer'),
-        'pipeline.extractEntities': stageSpan('extractEntities'),
-        // The fast compile starts beside extractEntities; the full one after it.
-        'pipeline.compileArchive.fast': round(compiles[0] ?? 0),
-        'pipeline.compileArchive.full': round(compiles[1] ?? 0),
-        'pipeline.deployArchive': stageSpan('deployArchive'),
-        'pipeline.idleSeconds': round(run.wallSeconds - covered),
+        ...(await pipelineStageMetrics(stack.db, SUBDOMAIN, run.wallSeconds)),
         accountingVerified: problems.length === 0,
       },
       ok: problems.length === 0,
@@ -133,7 +123,3 @@ async function verifyAccounting(db: Db, totalPages: number, totalDocuments: numb
   return problems;
 }
 
-function round(value: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

@@ -15,24 +15,28 @@ export interface FetchedDocument {
   byteSize: number;
 }
 
+function documentColumns(doc: FetchedDocument) {
+  return {
+    subdomain: doc.subdomain,
+    kind: doc.kind,
+    meeting: doc.meeting,
+    meeting_slug: doc.meetingSlug,
+    meeting_date: doc.date,
+    source_url: doc.sourceUrl,
+    storage_key: doc.storageKey,
+    content_sha256: doc.contentSha256,
+    byte_size: doc.byteSize,
+    updated_at: new Date(),
+  };
+}
+
 export type FetchOutcome = 'new' | 'changed' | 'unchanged' | 'retry';
 
 /** Records a downloaded document. A changed PDF drops its old pages, so they are read again. */
 export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promise<FetchOutcome> {
   return changeSiteContent(db, doc.subdomain, async (trx) => {
     const existing = await trx.selectFrom('documents').select(['content_sha256', 'status']).where('id', '=', doc.id).executeTakeFirst();
-    const values = {
-      subdomain: doc.subdomain,
-      kind: doc.kind,
-      meeting: doc.meeting,
-      meeting_slug: doc.meetingSlug,
-      meeting_date: doc.date,
-      source_url: doc.sourceUrl,
-      storage_key: doc.storageKey,
-      content_sha256: doc.contentSha256,
-      byte_size: doc.byteSize,
-      updated_at: new Date(),
-    };
+    const values = documentColumns(doc);
     if (!existing) {
       await trx.insertInto('documents').values({ id: doc.id, ...values, status: 'fetched' }).execute();
       return 'new';
@@ -70,19 +74,10 @@ export async function recordUndownloadableDocument(
 ): Promise<void> {
   await changeSiteContent(db, doc.subdomain, async (trx) => {
     const values = {
-      subdomain: doc.subdomain,
-      kind: doc.kind,
-      meeting: doc.meeting,
-      meeting_slug: doc.meetingSlug,
-      meeting_date: doc.date,
-      source_url: doc.sourceUrl,
-      storage_key: doc.storageKey,
-      content_sha256: '',
-      byte_size: 0,
+      ...documentColumns({ ...doc, contentSha256: '', byteSize: 0 }),
       status: 'failed' as const,
       failure_reason: failure.reason,
       error: failure.error,
-      updated_at: new Date(),
     };
     await trx
       .insertInto('documents')

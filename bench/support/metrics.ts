@@ -1,0 +1,29 @@
+import type { Db } from '../../src/db/connect.js';
+import { activityCoveredSeconds, jobDurations, jobTimes } from './corpus.js';
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Where a pipeline run's wall time went, from job_tracking: the first start to the last finish of
+ * each activity type, and the time no activity was running (orchestration and queueing).
+ */
+export async function pipelineStageMetrics(db: Db, subdomain: string, wallSeconds: number): Promise<Record<string, number>> {
+  const times = await jobTimes(db, subdomain);
+  const compiles = await jobDurations(db, subdomain, 'compileArchive');
+  const covered = await activityCoveredSeconds(db, subdomain);
+  const stageSpan = (jobType: string) => round(times.find((t) => t.jobType === jobType)?.spanSeconds ?? 0);
+  return {
+    'pipeline.fetchSite': stageSpan('fetchSite'),
+    'pipeline.readTextLayer': stageSpan('readTextLayer'),
+    'pipeline.extractEntities': stageSpan('extractEntities'),
+    // The fast compile starts beside extractEntities; the full one after it.
+    'pipeline.compileArchive.fast': round(compiles[0] ?? 0),
+    'pipeline.compileArchive.full': round(compiles[1] ?? 0),
+    'pipeline.deployArchive': stageSpan('deployArchive'),
+    'pipeline.activityCount': times.reduce((sum, t) => sum + t.count, 0),
+    'pipeline.idleSeconds': round(wallSeconds - covered),
+  };
+}
