@@ -69,7 +69,13 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
     const pgmPath = path.join(os.tmpdir(), `clerk-${randomUUID()}.pgm`);
     try {
       const { text, engine } = await withHeartbeats(async () => {
-        await renderPageToPgm(pdfPath, input.page, { dpi: config.ocr.dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath: pgmPath, renderer: config.ocr.renderer }).catch(
+        await renderPageToPgm(pdfPath, input.page, {
+          dpi: config.ocr.dpi,
+          timeoutMs: RENDER_TIMEOUT_MS,
+          outPath: pgmPath,
+          renderer: config.ocr.renderer,
+          maxPixels: config.ocr.maxRenderPixels,
+        }).catch(
           asActivityFailure,
         );
         return ocrEngines.use(async (engine) => ({ text: await engine.recognize(pgmPath, { signal }), engine: engine.name }));

@@ -31,6 +31,8 @@ export interface ClerkConfig {
     dpi: number;
     concurrency: number;
     renderer: RendererChoice;
+    /** Largest image a page is rendered to; bigger pages render at a lower dpi (render-budget.ts). */
+    maxRenderPixels: number;
   };
   /** Worker threads an extraction worker runs entity extraction on. */
   extractionThreads: number;
@@ -70,6 +72,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       dpi: readInt(env, 'CLERK_OCR_DPI', 200, { min: 50, max: 600 }),
       concurrency: readInt(env, 'CLERK_OCR_CONCURRENCY', os.availableParallelism(), { min: 1, max: 256 }),
       renderer: readChoice(env, 'CLERK_PDF_RENDERER', ['auto', 'pdftoppm', 'pdfjs'] as const, 'auto'),
+      maxRenderPixels: readInt(env, 'CLERK_OCR_MAX_MEGAPIXELS', 80, { min: 1, max: 1_000 }) * 1_000_000,
     },
     extractionThreads: readInt(env, 'CLERK_EXTRACTION_THREADS', os.availableParallelism(), { min: 1, max: 64 }),
     maxDownloadBytes: readInt(env, 'CLERK_MAX_DOWNLOAD_MB', 200, { min: 1, max: 10_000 }) * 1024 * 1024,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { permanentPdfError } from './errors.js';
 import { assertLooksLikePdf } from './pdf-file-check.js';
 import { runPdfChild } from './pdf-child.js';
+import { fitRenderDpi, MAX_RENDER_PIXELS, pageTooLargeError, type PageSizePoints } from './render-budget.js';
 import { runWithDeadline } from './subprocess.js';
 
 export type PdfRenderer = 'pdftoppm' | 'pdfjs';
@@ -14,6 +15,8 @@ export interface RenderOptions {
   outPath: string;
   /** 'auto' prefers poppler's pdftoppm (faster, more faithful) and falls back to pdf.js. */
   renderer?: 'auto' | PdfRenderer;
+  /** The render budget; default MAX_RENDER_PIXELS. */
+  maxPixels?: number;
 }
 
 const childScript = fileURLToPath(new URL('./render-child.ts', import.meta.url));
@@ -23,18 +26,27 @@ const childScript = fileURLToPath(new URL('./render-child.ts', import.meta.url))
  * The renderer always runs as a subprocess under a kill-timeout, so a page that crashes or hangs
  * it becomes a PermanentPdfError instead of taking the caller down. The image appears at
  * `outPath` complete or not at all: a killed renderer leaves no half-written file behind.
+ * A page too big for the requested dpi is rendered at the highest dpi within MAX_RENDER_PIXELS
+ * (render-budget.ts); the dpi used is returned.
  */
-export async function renderPageToPgm(pdfPath: string, pageNumber: number, options: RenderOptions): Promise<void> {
+export async function renderPageToPgm(pdfPath: string, pageNumber: number, options: RenderOptions): Promise<{ dpi: number }> {
   if (!Number.isInteger(pageNumber) || pageNumber < 1) throw new RangeError(`Page numbers start at 1; got ${pageNumber}.`);
   await assertLooksLikePdf(pdfPath);
   const renderer = options.renderer === undefined || options.renderer === 'auto' ? await detectRenderer() : options.renderer;
   // pdftoppm names its output <prefix>.pgm; the pdf.js child is given the same name.
+  const maxPixels = options.maxPixels ?? MAX_RENDER_PIXELS;
   const partialPrefix = `${options.outPath}.partial-${randomUUID()}`;
   const partialPath = `${partialPrefix}.pgm`;
   try {
-    if (renderer === 'pdftoppm') await renderWithPdftoppm(pdfPath, pageNumber, options, partialPrefix);
-    else await runPdfChild(childScript, [pdfPath, String(pageNumber), String(options.dpi), partialPath], { timeoutMs: options.timeoutMs, pdfPath });
+    const dpi =
+      renderer === 'pdftoppm'
+        ? await renderWithPdftoppm(pdfPath, pageNumber, options, partialPrefix)
+        : await runPdfChild<number>(childScript, [pdfPath, String(pageNumber), String(options.dpi), String(maxPixels), partialPath], {
+            timeoutMs: options.timeoutMs,
+            pdfPath,
+          });
     await fs.rename(partialPath, options.outPath);
+    return { dpi };
   } finally {
     await fs.rm(partialPath, { force: true });
   }
@@ -50,17 +62,33 @@ export function detectRenderer(): Promise<PdfRenderer> {
   return detected;
 }
 
-async function renderWithPdftoppm(pdfPath: string, pageNumber: number, options: RenderOptions, outPrefix: string): Promise<void> {
+async function renderWithPdftoppm(pdfPath: string, pageNumber: number, options: RenderOptions, outPrefix: string): Promise<number> {
   const page = String(pageNumber);
-  const args = ['-gray', '-r', String(options.dpi), '-f', page, '-l', page, '-singlefile', pdfPath, outPrefix];
+  const size = await pdftoppmPageSize(pdfPath, pageNumber, options.timeoutMs);
+  const maxPixels = options.maxPixels ?? MAX_RENDER_PIXELS;
+  const dpi = size ? fitRenderDpi(size, options.dpi, maxPixels) : options.dpi;
+  if (dpi === null) throw pageTooLargeError(pdfPath, pageNumber, size!, options.dpi, maxPixels);
+  const args = ['-gray', '-r', String(dpi), '-f', page, '-l', page, '-singlefile', pdfPath, outPrefix];
   const outcome = await runWithDeadline('pdftoppm', args, { timeoutMs: options.timeoutMs });
   if (outcome.spawnError) {
     throw new Error(`pdftoppm could not be started (${outcome.spawnError.code}); install poppler-utils or use the pdfjs renderer.`);
   }
   if (outcome.timedOut) throw permanentPdfError('renderer-timeout', pdfPath, `pdftoppm did not finish page ${pageNumber} within ${options.timeoutMs} ms`);
   if (outcome.signal) throw permanentPdfError('renderer-crashed', pdfPath, `pdftoppm was killed by ${outcome.signal} on page ${pageNumber}`);
-  if (outcome.exitCode === 0) return;
+  if (outcome.exitCode === 0) return dpi;
   throw pdftoppmFailure(outcome.exitCode, outcome.stderr, pdfPath, pageNumber);
+}
+
+/**
+ * The page's size in points, from poppler's pdfinfo. Undefined when pdfinfo cannot tell (a file it
+ * cannot open): pdftoppm then runs as asked and gives its own verdict on the file.
+ */
+async function pdftoppmPageSize(pdfPath: string, pageNumber: number, timeoutMs: number): Promise<PageSizePoints | undefined> {
+  const page = String(pageNumber);
+  const outcome = await runWithDeadline('pdfinfo', ['-f', page, '-l', page, pdfPath], { timeoutMs, captureStdout: true });
+  if (outcome.timedOut) throw permanentPdfError('renderer-timeout', pdfPath, `pdfinfo did not read page ${pageNumber} within ${timeoutMs} ms`);
+  const match = /^Page\s+\d+\s+size:\s+([\d.]+)\s+x\s+([\d.]+)\s+pts/m.exec(outcome.stdout);
+  return match ? { width: Number(match[1]), height: Number(match[2]) } : undefined;
 }
 
 /** pdftoppm's exit codes: 1 = could not open the PDF, 3 = permissions, 99 = anything else. */

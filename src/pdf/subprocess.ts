@@ -9,11 +9,14 @@ export interface SubprocessOutcome {
   message: unknown;
   /** The tail of stderr: enough for an error message without buffering a chatty child's whole output. */
   stderr: string;
+  /** The head of stdout, when asked for with `captureStdout`; otherwise empty. */
+  stdout: string;
   /** Set when the command could not be started at all (ENOENT: not installed). */
   spawnError?: NodeJS.ErrnoException;
 }
 
 const STDERR_TAIL_CHARS = 4000;
+const STDOUT_HEAD_CHARS = 64_000;
 /** After exit, how long to wait for stdio and IPC to drain before giving up on them. */
 const DRAIN_GRACE_MS = 2000;
 
@@ -24,24 +27,26 @@ const DRAIN_GRACE_MS = 2000;
 export function runWithDeadline(
   command: string,
   args: readonly string[],
-  options: { timeoutMs: number; ipc?: boolean },
+  options: { timeoutMs: number; ipc?: boolean; captureStdout?: boolean },
 ): Promise<SubprocessOutcome> {
   return new Promise((resolve) => {
+    const stdout = options.captureStdout ? 'pipe' : 'ignore';
     const child = spawn(command, args, {
-      stdio: options.ipc ? ['ignore', 'ignore', 'pipe', 'ipc'] : ['ignore', 'ignore', 'pipe'],
+      stdio: options.ipc ? ['ignore', stdout, 'pipe', 'ipc'] : ['ignore', stdout, 'pipe'],
     });
     let stderr = '';
+    let stdoutHead = '';
     let message: unknown;
     let timedOut = false;
     let settled = false;
     let drainTimer: NodeJS.Timeout | undefined;
 
-    const finish = (outcome: Omit<SubprocessOutcome, 'stderr' | 'message' | 'timedOut'>) => {
+    const finish = (outcome: Omit<SubprocessOutcome, 'stderr' | 'stdout' | 'message' | 'timedOut'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       clearTimeout(drainTimer);
-      resolve({ ...outcome, timedOut, message, stderr });
+      resolve({ ...outcome, timedOut, message, stderr, stdout: stdoutHead });
     };
 
     const deadline = setTimeout(() => {
@@ -52,6 +57,10 @@ export function runWithDeadline(
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (stdoutHead.length < STDOUT_HEAD_CHARS) stdoutHead = (stdoutHead + chunk).slice(0, STDOUT_HEAD_CHARS);
     });
     child.on('message', (received) => {
       message ??= received;

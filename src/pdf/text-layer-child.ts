@@ -1,6 +1,6 @@
 /**
  * Child process: reads every page's text layer with pdf.js and sends it to the parent.
- * Run by text-layer.ts as `node --import tsx text-layer-child.ts <pdfPath> [maxPages]`.
+ * Run by text-layer.ts (compiled to plain JS) with `<pdfPath> [maxPages]`.
  */
 import fs from 'node:fs/promises';
 import { permanentPdfError } from './errors.js';

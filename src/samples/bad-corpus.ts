@@ -19,6 +19,7 @@ export type BadCorpusDefect =
   | 'zero-pages'
   | 'many-pages'
   | 'huge-image'
+  | 'giant-page'
   | 'duplicate'
   | 'latin1-metadata';
 
@@ -34,6 +35,8 @@ export interface BadCorpusDocument {
   expectedReason?: BadCorpusFailureReason;
   /** Pages a correct pipeline ends up with; 0 for a failed document. */
   pageCount: number;
+  /** Pages of a document expected to be ok that fail on their own, with the reason. */
+  failedPages?: { page: number; reason: 'too-large' }[];
   description: string;
 }
 
@@ -45,6 +48,8 @@ export interface BadCorpusManifest {
   failedDocuments: number;
   /** Sum of pageCount over the documents expected to be ok. */
   okPages: number;
+  /** Of those, the pages expected to fail on their own. */
+  failedPages: number;
 }
 
 export interface BadCorpusOptions {
@@ -63,6 +68,7 @@ interface Entry {
   expected: 'ok' | 'failed';
   expectedReason?: BadCorpusFailureReason;
   pageCount: number;
+  failedPages?: { page: number; reason: 'too-large' }[];
   description: string;
   bytes: Uint8Array;
   /** Overrides the default path (documentPath), e.g. to give a PDF-named file odd contents. */
@@ -137,6 +143,17 @@ export async function writeBadCorpusSite(outDir: string, options: BadCorpusOptio
       pageCount: 1,
       description: `one 20x20 inch page holding a ${hugeImageSize}x${hugeImageSize} grayscale image`,
       bytes: await hugeImagePdf(hugeImageSize),
+    },
+    {
+      kind: 'minutes',
+      meeting: 'Planning Board',
+      date: '2026-02-09',
+      defect: 'giant-page',
+      expected: 'ok',
+      pageCount: 3,
+      failedPages: [{ page: 2, reason: 'too-large' }],
+      description: 'two letter pages of text around a blank 200 x 200 inch page, too big to render for OCR at any useful dpi',
+      bytes: await giantPagePdf(),
     },
     {
       kind: 'minutes',
@@ -224,6 +241,7 @@ export async function writeBadCorpusSite(outDir: string, options: BadCorpusOptio
     okDocuments: ok.length,
     failedDocuments: documents.length - ok.length,
     okPages: ok.reduce((sum, d) => sum + d.pageCount, 0),
+    failedPages: ok.reduce((sum, d) => sum + (d.failedPages?.length ?? 0), 0),
   };
   await fs.writeFile(path.join(outDir, manifest.indexPath), renderIndexPage('City of Alameda (troubled archive)', documents));
   await fs.writeFile(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
@@ -253,6 +271,13 @@ async function manyPagesPdf(pageCount: number): Promise<Uint8Array> {
     'Staff will respond in writing. No action was taken.',
   ]);
   return textPdf(pages, 'Transportation Commission Minutes 2026-02-09');
+}
+
+/** PDF's largest page (200 x 200 inches, as a broken MediaBox can claim) between two ordinary ones. */
+async function giantPagePdf(): Promise<Uint8Array> {
+  const pdf = await PDFDocument.load(await textPdf(giantPageNeighbours(), 'Planning Board Minutes 2026-02-09'), { updateMetadata: false });
+  pdf.insertPage(1, [14_400, 14_400]);
+  return pdf.save();
 }
 
 /** One square page carrying a size x size DeviceGray image (a site plan scan): no text layer. */
@@ -436,6 +461,23 @@ function duplicatedPages(): string[][] {
       'The Board accepted a gift of $25,000 from the Friends of the Alameda Free Library',
       'for the West End branch on Webster Street.',
       'Motion by Board Member Abara, seconded by Board Member Fujimoto.',
+      'Ayes: 4. Noes: 0. The motion carried 4-0.',
+    ],
+  ];
+}
+
+function giantPageNeighbours(): string[][] {
+  return [
+    [
+      'PLANNING BOARD MINUTES',
+      'MONDAY, FEBRUARY 9, 2026',
+      '',
+      'Present: Board Members Teague, Hom, Cisneros, President Curtis.',
+      'The Board reviewed the oversized site survey attached as the next page.',
+    ],
+    [
+      'The Board approved the Design Review for 2100 Webster Street.',
+      'Motion by Board Member Hom, seconded by Board Member Teague.',
       'Ayes: 4. Noes: 0. The motion carried 4-0.',
     ],
   ];

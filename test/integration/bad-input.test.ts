@@ -39,7 +39,36 @@ describe('a site whose documents include corrupt, encrypted, empty and odd PDFs'
   it('finishes the site, counting the bad documents as failed', () => {
     expect(status.stage).toBe('completed');
     expect(status.documents).toEqual({ total: manifest.documents.length, done: manifest.okDocuments, failed: manifest.failedDocuments });
-    expect(status.pages).toMatchObject({ done: manifest.okPages, failed: 0 });
+    expect(status.pages).toEqual({ total: manifest.okPages, done: manifest.okPages - manifest.failedPages, failed: manifest.failedPages });
+  });
+
+  it('fails just the page too big to render, with its reason, and completes the rest of its document', async () => {
+    const expected = manifest.documents.find((d) => d.defect === 'giant-page')!;
+    const doc = await harness.db
+      .selectFrom('documents')
+      .selectAll()
+      .where('subdomain', '=', SITE)
+      .where('kind', '=', expected.kind)
+      .where('meeting_slug', '=', meetingSlug(expected.meeting))
+      .where('meeting_date', '=', expected.date)
+      .executeTakeFirstOrThrow();
+    const pages = await harness.db.selectFrom('pages').selectAll().where('document_id', '=', doc.id).orderBy('page_number').execute();
+
+    expect(doc.status).toBe('done');
+    expect(pages.map((p) => [p.page_number, p.status, p.source, p.failure_reason])).toEqual([
+      [1, 'done', 'text-layer', null],
+      [2, 'failed', null, 'too-large'],
+      [3, 'done', 'text-layer', null],
+    ]);
+    expect(pages[1]!.error).toMatch(/page 2 is 200\.0 x 200\.0 in.*megapixel render limit/);
+    // Refused before rendering: one OCR attempt, not a retry loop over a 1.6 GB image.
+    const attempts = await harness.db
+      .selectFrom('job_tracking')
+      .select('status')
+      .where('job_type', '=', 'ocrPage')
+      .where('workflow_id', '=', `site/${SITE}/doc/${doc.id}`)
+      .execute();
+    expect(attempts.map((a) => a.status)).toEqual(['failed']);
   });
 
   it('records each bad document with the reason it failed, and completes every good one', async () => {
@@ -64,13 +93,29 @@ describe('a site whose documents include corrupt, encrypted, empty and odd PDFs'
     }
   });
 
-  it('reads the duplicate document once and reuses its text for the copy', async () => {
+  it('keeps both listings of a duplicated document, with the same text, and OCRs no page twice', async () => {
     const duplicates = manifest.documents.filter((d) => d.defect === 'duplicate');
-    expect(duplicates.length).toBeGreaterThanOrEqual(1);
-    const jobs = await harness.db.selectFrom('job_tracking').select('job_type').where('subdomain', '=', SITE).where('job_type', '=', 'ocrPage').execute();
-    const ocrPages = await harness.db.selectFrom('pages').select('source').where('subdomain', '=', SITE).where('source', '=', 'ocr').execute();
-    // Every OCR'd page was OCR'd once at most: copies reuse text instead of running OCR again.
-    expect(jobs.length).toBeLessThanOrEqual(ocrPages.length);
+    const rows = await harness.db
+      .selectFrom('documents')
+      .innerJoin('pages', 'pages.document_id', 'documents.id')
+      .select(['documents.id', 'documents.status', 'documents.content_sha256', 'pages.text_sha256'])
+      .where('documents.subdomain', '=', SITE)
+      .where('documents.meeting_slug', 'in', duplicates.map((d) => meetingSlug(d.meeting)))
+      .execute();
+    expect(new Set(rows.map((r) => r.id)).size).toBe(2);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
+    expect(new Set(rows.map((r) => r.content_sha256)).size).toBe(1);
+    expect(new Set(rows.map((r) => r.text_sha256)).size).toBe(1);
+
+    const ocrSuccesses = await harness.db
+      .selectFrom('job_tracking')
+      .select('id')
+      .where('subdomain', '=', SITE)
+      .where('job_type', '=', 'ocrPage')
+      .where('status', '=', 'succeeded')
+      .execute();
+    const ocrPages = await harness.db.selectFrom('pages').select('page_number').where('subdomain', '=', SITE).where('source', '=', 'ocr').execute();
+    expect(ocrSuccesses.length).toBeLessThanOrEqual(ocrPages.length);
   });
 
   it('keeps every count in exact agreement with the pages table', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentPdfError, type PermanentPdfReason } from '../../src/pdf/errors.js';
 import { runPdfChild } from '../../src/pdf/pdf-child.js';
 import { detectRenderer, renderPageToPgm, type PdfRenderer } from '../../src/pdf/render.js';
+import { fitRenderDpi, MAX_RENDER_PIXELS, MIN_OCR_DPI } from '../../src/pdf/render-budget.js';
 import { isUsableTextLayer, readTextLayer } from '../../src/pdf/text-layer.js';
 import { makeScannedPdf, makeTextPdf } from '../../src/samples/pdf-builder.js';
 
@@ -40,6 +41,7 @@ beforeAll(async () => {
   await writePdf('no-pages.pdf', await (await PDFDocument.create()).save({ addDefaultPage: false }));
   await writePdf('html.pdf', '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>Gone</body></html>\n');
   await writePdf('encrypted.pdf', makeEncryptedPdf());
+  await writePdf('giant-page.pdf', await pdfWithPageSizes([[612, 792], [14_400, 14_400], [612, 792]]));
 });
 
 afterAll(async () => {
@@ -164,6 +166,51 @@ describe.each(renderers)('renderPageToPgm with %s', (renderer) => {
     const rendering = renderPageToPgm(file('text.pdf'), 3, { dpi: 72, timeoutMs: 60_000, outPath: file('page3.pgm'), renderer });
     await expect(rendering).rejects.toBeInstanceOf(RangeError);
   });
+
+  it('renders a page too big for the requested dpi at the highest dpi within the pixel budget', async () => {
+    const outPath = file(`budget-${renderer}.pgm`);
+    const maxPixels = 1_000_000;
+    const { dpi } = await renderPageToPgm(file('scanned.pdf'), 1, { dpi: 200, timeoutMs: 60_000, outPath, renderer, maxPixels });
+
+    expect(dpi).toBe(103); // sqrt(1,000,000 / (8.5 x 11 inches))
+    const image = parsePgm(await fs.promises.readFile(outPath));
+    expect(image.width * image.height).toBeLessThanOrEqual(maxPixels);
+    expect(Math.abs(image.width - 8.5 * dpi)).toBeLessThanOrEqual(1);
+    expect(image.pixels.filter((v) => v < 128).length).toBeGreaterThan(100); // still the page's text
+  });
+
+  it('refuses a 200 x 200 inch page as too-large without rendering it, and renders its letter-size neighbours', async () => {
+    const options = { dpi: 200, timeoutMs: 60_000, renderer };
+    await expectPermanent(renderPageToPgm(file('giant-page.pdf'), 2, { ...options, outPath: file(`giant-${renderer}.pgm`) }), 'too-large');
+    expect(fs.readdirSync(dir).filter((entry) => entry.startsWith(`giant-${renderer}.pgm`))).toEqual([]);
+
+    expect(await renderPageToPgm(file('giant-page.pdf'), 3, { ...options, outPath: file(`giant-neighbour-${renderer}.pgm`) })).toEqual({ dpi: 200 });
+  });
+});
+
+describe('fitRenderDpi', () => {
+  it('keeps the requested dpi for a page that fits, up to a 36 x 48 inch plan sheet', () => {
+    expect(fitRenderDpi({ width: 612, height: 792 }, 200)).toBe(200);
+    expect(fitRenderDpi({ width: 36 * 72, height: 48 * 72 }, 200)).toBe(200);
+  });
+
+  it('lowers the dpi of a bigger page so the image stays within the budget', () => {
+    const poster = { width: 60 * 72, height: 60 * 72 };
+    const dpi = fitRenderDpi(poster, 200)!;
+    expect(dpi).toBe(149);
+    expect((60 * dpi) ** 2).toBeLessThanOrEqual(MAX_RENDER_PIXELS);
+    expect((60 * (dpi + 1)) ** 2).toBeGreaterThan(MAX_RENDER_PIXELS);
+  });
+
+  it('keeps each side within what tesseract reads, however thin the page', () => {
+    const banner = { width: 200 * 72, height: 2 * 72 };
+    expect(200 * fitRenderDpi(banner, 200)!).toBeLessThanOrEqual(32_767);
+  });
+
+  it('gives up on a page that would need less than the lowest dpi OCR can read', () => {
+    expect(fitRenderDpi({ width: 14_400, height: 14_400 }, 200)).toBeNull();
+    expect(fitRenderDpi({ width: 14_400, height: 14_400 }, 200, 1_000_000_000)).toBeGreaterThanOrEqual(MIN_OCR_DPI);
+  });
 });
 
 describe('detectRenderer', () => {
@@ -201,6 +248,12 @@ function parsePgm(bytes: Buffer): { width: number; height: number; pixels: Uint8
   const pixels = bytes.subarray(whole.length);
   expect(pixels.length).toBe(Number(width) * Number(height));
   return { width: Number(width), height: Number(height), pixels };
+}
+
+async function pdfWithPageSizes(sizes: [number, number][]): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  for (const size of sizes) pdf.addPage(size);
+  return pdf.save();
 }
 
 /**

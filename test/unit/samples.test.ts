@@ -200,9 +200,10 @@ describe('the bad corpus', () => {
       else expect(document.expectedReason).toBeUndefined();
     }
     expect(new Set(manifest.documents.map((d) => d.defect))).toEqual(
-      new Set(['none', 'corrupt-bytes', 'truncated', 'encrypted', 'zero-bytes', 'html-as-pdf', 'zero-pages', 'many-pages', 'huge-image', 'duplicate', 'latin1-metadata']),
+      new Set(['none', 'corrupt-bytes', 'truncated', 'encrypted', 'zero-bytes', 'html-as-pdf', 'zero-pages', 'many-pages', 'huge-image', 'giant-page', 'duplicate', 'latin1-metadata']),
     );
     expect(manifest.okPages).toBe(manifest.documents.filter((d) => d.expected === 'ok').reduce((sum, d) => sum + d.pageCount, 0));
+    expect(manifest.failedPages).toBe(1);
   });
 
   it('opens every document expected to be ok, with the advertised page count', async () => {
@@ -245,6 +246,22 @@ describe('the bad corpus', () => {
     expect(duplicates[0]!.path).not.toBe(duplicates[1]!.path);
     expect(`${duplicates[0]!.meeting}/${duplicates[0]!.date}`).not.toBe(`${duplicates[1]!.meeting}/${duplicates[1]!.date}`);
     expect(fs.readFileSync(path.join(dir, duplicates[0]!.path)).equals(fs.readFileSync(path.join(dir, duplicates[1]!.path)))).toBe(true);
+  });
+
+  it('has a blank page of 200 x 200 inches between two letter pages of text', async () => {
+    const doc = await openPdf(fs.readFileSync(file('giant-page')));
+    const sizes = [];
+    for (let page = 1; page <= doc.numPages; page++) {
+      const { width, height } = (await doc.getPage(page)).getViewport({ scale: 1 });
+      sizes.push([width, height]);
+    }
+    await doc.destroy();
+    expect(sizes).toEqual([
+      [612, 792],
+      [14_400, 14_400],
+      [612, 792],
+    ]);
+    expect((await pageTexts(file('giant-page'))).map((text) => text.length > 0)).toEqual([true, false, true]);
   });
 
   it('has a huge image-only page and metadata that is not UTF-8', async () => {
