@@ -13,6 +13,9 @@ export interface WorkerProcess {
   /** Stops it gracefully (SIGTERM drains in-flight work). */
   stop(): Promise<void>;
   readonly kills: number;
+  /** The current process, and whether it is still running (it has not exited or been killed). */
+  readonly pid: number | undefined;
+  readonly running: boolean;
 }
 
 /**
@@ -47,6 +50,12 @@ export async function startWorkerProcess(type: WorkerType, env: Record<string, s
     type,
     get kills() {
       return kills;
+    },
+    get pid() {
+      return child?.pid;
+    },
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
     async kill() {
       const proc = child!;
