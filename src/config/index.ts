@@ -21,6 +21,8 @@ export interface ClerkConfig {
     uiPort: number;
     /** Explicit path to a `temporal` CLI binary; otherwise PATH, then the build cache. */
     cliPath: string | undefined;
+    /** The per-user folder bin/setup.mjs builds the CLI into ($XDG_CACHE_HOME/clerk). */
+    cliBuildCacheDir: string;
     /** The dev server's SQLite file, so runs survive restarts. */
     dbFilename: string;
     /** Prefix for every task queue name, to keep test runs apart on one server. */
@@ -64,6 +66,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       namespace: readString(env, 'TEMPORAL_NAMESPACE') ?? 'default',
       uiPort: readInt(env, 'TEMPORAL_UI_PORT', 8233, { min: 1, max: 65535 }),
       cliPath: readString(env, 'TEMPORAL_CLI'),
+      cliBuildCacheDir: path.join(readString(env, 'XDG_CACHE_HOME') ?? path.join(os.homedir(), '.cache'), 'clerk'),
       dbFilename: path.resolve(cwd, readString(env, 'TEMPORAL_DB_FILENAME') ?? path.join(dataDir, 'temporal', 'dev.sqlite')),
       taskQueuePrefix: readString(env, 'CLERK_TASK_QUEUE_PREFIX') ?? '',
     },

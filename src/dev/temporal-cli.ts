@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClerkConfig } from '../config/index.js';
@@ -15,7 +14,7 @@ export function findTemporalCli(config: ClerkConfig): string | undefined {
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const candidates = [
     path.join(projectRoot, '.tools', 'temporal'),
-    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'clerk', `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal'),
+    path.join(config.temporal.cliBuildCacheDir, `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal'),
   ];
   return candidates.find((candidate) => fs.existsSync(candidate));
 }

@@ -10,8 +10,10 @@ export interface WorkerProcess {
   kill(): Promise<void>;
   /** Starts a fresh process of the same type and waits until it polls. */
   restart(): Promise<void>;
-  /** Stops it gracefully (SIGTERM drains in-flight work). */
-  stop(): Promise<void>;
+  /** Stops it gracefully (SIGTERM drains in-flight work) and says how it exited. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>;
+  /** What the current process printed. */
+  readonly output: string;
   readonly kills: number;
   /** The current process, and whether it is still running (it has not exited or been killed). */
   readonly pid: number | undefined;
@@ -54,6 +56,9 @@ export async function startWorkerProcess(type: WorkerType, env: Record<string, s
     get pid() {
       return child?.pid;
     },
+    get output() {
+      return output;
+    },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
@@ -66,9 +71,10 @@ export async function startWorkerProcess(type: WorkerType, env: Record<string, s
     restart: launch,
     async stop() {
       const proc = child;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return undefined;
       proc.kill('SIGTERM');
       await waitForExit(proc);
+      return { code: proc.exitCode, signal: proc.signalCode };
     },
   };
 }
