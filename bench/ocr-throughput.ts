@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Db } from '../src/db/connect.js';
 import { isNativeTesseractAvailable, NativeTesseractEngine } from '../src/ocr/native-tesseract.js';
 import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
+import type { PageSizePoints } from '../src/pdf/render-budget.js';
+import { readTextLayer } from '../src/pdf/text-layer.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
 import { activityCoveredSeconds, cachedCorpus, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
@@ -86,7 +88,13 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
     log(`ocr: baseline 2 ${baseline2.wallSeconds.toFixed(2)} s; render + tesseract loop`);
     // Diagnostics: the same domain functions the activity calls (render, then tesseract) in a plain
     // loop, so the report can tell rendering's cost from orchestration's.
-    const pages = corpus.documents.flatMap((doc) => Array.from({ length: doc.pageCount }, (_, i) => ({ pdfPath: path.join(corpus.dir, doc.path), page: i + 1 })));
+    // Page sizes come from the text-layer pass in the pipeline too; read them here untimed.
+    const pages: RenderJob[] = [];
+    for (const doc of corpus.documents) {
+      const pdfPath = path.join(corpus.dir, doc.path);
+      const layer = await readTextLayer(pdfPath, { timeoutMs: RENDER_TIMEOUT_MS });
+      for (const { page, size } of layer.pages) pages.push({ pdfPath, page, ...(size ? { pageSize: size } : {}) });
+    }
     const renderAndOcr = await renderAndTesseract(pages, nproc, pgmDir, stack.config.ocr.dpi);
     log(`ocr: render + tesseract loop ${renderAndOcr.toFixed(2)} s`);
 
@@ -174,13 +182,19 @@ async function rawTesseract(pgms: string[], parallelism: number): Promise<{ wall
 }
 
 /** Each page rendered to PGM and OCR'd in turn, `parallelism` lanes at once: the pipeline's work without the pipeline. */
-async function renderAndTesseract(pages: { pdfPath: string; page: number }[], parallelism: number, dir: string, dpi: number): Promise<number> {
+interface RenderJob {
+  pdfPath: string;
+  page: number;
+  pageSize?: PageSizePoints;
+}
+
+async function renderAndTesseract(pages: RenderJob[], parallelism: number, dir: string, dpi: number): Promise<number> {
   const queue = [...pages];
   const started = performance.now();
   const lane = async (laneNumber: number) => {
     const outPath = path.join(dir, `lane-${laneNumber}.pgm`);
     for (let next = queue.shift(); next; next = queue.shift()) {
-      await renderPageToPgm(next.pdfPath, next.page, { dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm' });
+      await renderPageToPgm(next.pdfPath, next.page, { dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm', ...(next.pageSize ? { pageSize: next.pageSize } : {}) });
       await tesseract(outPath);
     }
   };

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-23T00-initial.js';
+import * as pageSize from './2026-12-02T00-page-size.js';
 
 /**
  * Every migration, by name, in order. Listed statically rather than read from the folder so the
@@ -7,4 +8,5 @@ import * as initial from './2026-11-23T00-initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-23T00-initial': initial,
+  '2026-12-02T00-page-size': pageSize,
 };

@@ -33,20 +33,20 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
     const identity = identityOf(doc);
     const reusable = await findReusableOcrText(db, doc.content_sha256, doc.id);
     const readings: PageReading[] = [];
-    for (const { page, text, usable } of layer.pages) {
+    for (const { page, text, usable, size } of layer.pages) {
       const key = pageTextKey(identity, page);
       if (usable) {
         await store.put(key, text);
-        readings.push({ page, text: { key, sha256: sha256(text), chars: text.length, source: 'text-layer' } });
+        readings.push({ page, size, text: { key, sha256: sha256(text), chars: text.length, source: 'text-layer' } });
         continue;
       }
       const known = reusable.get(page);
       if (known) {
         await store.put(key, await store.getText(known.textKey));
-        readings.push({ page, text: { key, sha256: known.textSha256, chars: known.chars, source: 'ocr' } });
+        readings.push({ page, size, text: { key, sha256: known.textSha256, chars: known.chars, source: 'ocr' } });
         continue;
       }
-      readings.push({ page });
+      readings.push({ page, size });
     }
     const pagesToOcr = await recordDocumentPages(db, doc, layer.pageCount, readings);
     return { pageCount: layer.pageCount, pagesToOcr };
@@ -57,7 +57,7 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
     const doc = await getDocument(db, input.documentId);
     const existing = await db
       .selectFrom('pages')
-      .select(['status', 'char_count', 'content_sha256'])
+      .select(['status', 'char_count', 'content_sha256', 'width_pt', 'height_pt'])
       .where('document_id', '=', doc.id)
       .where('page_number', '=', input.page)
       .executeTakeFirst();
@@ -75,6 +75,7 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
           outPath: pgmPath,
           renderer: config.ocr.renderer,
           maxPixels: config.ocr.maxRenderPixels,
+          ...(existing?.width_pt && existing.height_pt ? { pageSize: { width: existing.width_pt, height: existing.height_pt } } : {}),
         }).catch(
           asActivityFailure,
         );

@@ -106,6 +106,9 @@ export interface PagesTable {
   ocr_engine: string | null;
   failure_reason: string | null;
   error: string | null;
+  /** The page's size in PDF points (1/72 inch), from the text-layer pass. */
+  width_pt: number | null;
+  height_pt: number | null;
   entities: JSONColumnType<PageEntities | null, string | null, string | null>;
   votes: JSONColumnType<unknown[] | null, string | null, string | null>;
   /** The text hash the entities were computed from: re-extract only when the text changed. */

@@ -17,6 +17,8 @@ export interface RenderOptions {
   renderer?: 'auto' | PdfRenderer;
   /** The render budget; default MAX_RENDER_PIXELS. */
   maxPixels?: number;
+  /** The page's size when already known (from the text-layer pass); otherwise pdftoppm's path asks pdfinfo. */
+  pageSize?: PageSizePoints;
 }
 
 const childScript = fileURLToPath(new URL('./render-child.ts', import.meta.url));
@@ -64,7 +66,7 @@ export function detectRenderer(): Promise<PdfRenderer> {
 
 async function renderWithPdftoppm(pdfPath: string, pageNumber: number, options: RenderOptions, outPrefix: string): Promise<number> {
   const page = String(pageNumber);
-  const size = await pdftoppmPageSize(pdfPath, pageNumber, options.timeoutMs);
+  const size = options.pageSize ?? (await pdftoppmPageSize(pdfPath, pageNumber, options.timeoutMs));
   const maxPixels = options.maxPixels ?? MAX_RENDER_PIXELS;
   const dpi = size ? fitRenderDpi(size, options.dpi, maxPixels) : options.dpi;
   if (dpi === null) throw pageTooLargeError(pdfPath, pageNumber, size!, options.dpi, maxPixels);

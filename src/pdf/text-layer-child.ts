@@ -7,10 +7,11 @@ import { permanentPdfError } from './errors.js';
 import { joinTextItems } from './join-text-items.js';
 import { answerParent } from './pdf-child.js';
 import { openPdf } from './pdfjs.js';
+import type { PageSizePoints } from './render-budget.js';
 
 export interface RawTextLayer {
   pageCount: number;
-  pages: { page: number; text: string }[];
+  pages: { page: number; text: string; size?: PageSizePoints }[];
 }
 
 async function readAllPages(pdfPath: string, maxPages: number | undefined): Promise<RawTextLayer> {
@@ -23,7 +24,7 @@ async function readAllPages(pdfPath: string, maxPages: number | undefined): Prom
     }
     const pages: RawTextLayer['pages'] = [];
     for (let page = 1; page <= pageCount; page++) {
-      pages.push({ page, text: await readPageText(doc, page) });
+      pages.push({ page, ...(await readPage(doc, page)) });
     }
     return { pageCount, pages };
   } finally {
@@ -32,17 +33,18 @@ async function readAllPages(pdfPath: string, maxPages: number | undefined): Prom
 }
 
 /**
- * One broken page must not sink the document: its text comes back empty, so it is sent to OCR,
- * where it either renders after all or fails on its own.
+ * A page's text and size. One broken page must not sink the document: its text comes back empty,
+ * so it is sent to OCR, where it either renders after all or fails on its own.
  */
-async function readPageText(doc: Awaited<ReturnType<typeof openPdf>>, pageNumber: number): Promise<string> {
+async function readPage(doc: Awaited<ReturnType<typeof openPdf>>, pageNumber: number): Promise<{ text: string; size?: PageSizePoints }> {
   try {
     const page = await doc.getPage(pageNumber);
+    const { width, height } = page.getViewport({ scale: 1 });
     const content = await page.getTextContent();
     page.cleanup();
-    return joinTextItems(content.items);
+    return { text: joinTextItems(content.items), size: { width, height } };
   } catch {
-    return '';
+    return { text: '' };
   }
 }
 

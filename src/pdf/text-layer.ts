@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { assertLooksLikePdf } from './pdf-file-check.js';
 import { runPdfChild } from './pdf-child.js';
+import type { PageSizePoints } from './render-budget.js';
 import type { RawTextLayer } from './text-layer-child.js';
 
 export interface TextLayer {
   pageCount: number;
-  pages: { page: number; text: string; usable: boolean }[];
+  /** `size` is unset for a page pdf.js could not read. */
+  pages: { page: number; text: string; usable: boolean; size?: PageSizePoints }[];
 }
 
 const childScript = fileURLToPath(new URL('./text-layer-child.ts', import.meta.url));
@@ -21,7 +23,7 @@ export async function readTextLayer(pdfPath: string, options: { timeoutMs: numbe
   const raw = await runPdfChild<RawTextLayer>(childScript, args, { timeoutMs: options.timeoutMs, pdfPath });
   return {
     pageCount: raw.pageCount,
-    pages: raw.pages.map(({ page, text }) => ({ page, text, usable: isUsableTextLayer(text) })),
+    pages: raw.pages.map(({ page, text, size }) => ({ page, text, usable: isUsableTextLayer(text), ...(size ? { size } : {}) })),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import type { DocumentKind, DocumentRow, PageSource } from '../db/schema.js';
+import type { PageSizePoints } from '../pdf/render-budget.js';
 import { changeSiteContent } from './site-progress.js';
 
 export interface FetchedDocument {
@@ -105,6 +106,7 @@ export interface PageReading {
   page: number;
   /** Set when the page's text is known (from its text layer); unset pages go to OCR. */
   text?: { key: string; sha256: string; chars: number; source: PageSource };
+  size?: PageSizePoints;
 }
 
 /**
@@ -131,6 +133,8 @@ export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: n
         text_key: r.text?.key ?? null,
         text_sha256: r.text?.sha256 ?? null,
         char_count: r.text?.chars ?? null,
+        width_pt: r.size?.width ?? null,
+        height_pt: r.size?.height ?? null,
         failure_reason: null,
         error: null,
         updated_at: new Date(),
@@ -145,6 +149,8 @@ export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: n
             text_key: eb.ref('excluded.text_key'),
             text_sha256: eb.ref('excluded.text_sha256'),
             char_count: eb.ref('excluded.char_count'),
+            width_pt: eb.ref('excluded.width_pt'),
+            height_pt: eb.ref('excluded.height_pt'),
             failure_reason: null,
             error: null,
             updated_at: new Date(),

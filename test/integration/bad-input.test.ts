@@ -55,10 +55,10 @@ describe('a site whose documents include corrupt, encrypted, empty and odd PDFs'
     const pages = await harness.db.selectFrom('pages').selectAll().where('document_id', '=', doc.id).orderBy('page_number').execute();
 
     expect(doc.status).toBe('done');
-    expect(pages.map((p) => [p.page_number, p.status, p.source, p.failure_reason])).toEqual([
-      [1, 'done', 'text-layer', null],
-      [2, 'failed', null, 'too-large'],
-      [3, 'done', 'text-layer', null],
+    expect(pages.map((p) => [p.page_number, p.status, p.source, p.failure_reason, p.width_pt, p.height_pt])).toEqual([
+      [1, 'done', 'text-layer', null, 612, 792],
+      [2, 'failed', null, 'too-large', 14_400, 14_400],
+      [3, 'done', 'text-layer', null, 612, 792],
     ]);
     expect(pages[1]!.error).toMatch(/page 2 is 200\.0 x 200\.0 in.*megapixel render limit/);
     // Refused before rendering: one OCR attempt, not a retry loop over a 1.6 GB image.

@@ -54,7 +54,7 @@ describe('readTextLayer', () => {
 
     expect(layer.pageCount).toBe(2);
     expect(layer.pages.map((p) => p.page)).toEqual([1, 2]);
-    expect(layer.pages[0]).toEqual({ page: 1, text: agendaPage.join('\n'), usable: true });
+    expect(layer.pages[0]).toEqual({ page: 1, text: agendaPage.join('\n'), usable: true, size: { width: 612, height: 792 } });
     expect(layer.pages[1]?.usable).toBe(true);
   });
 
@@ -62,7 +62,7 @@ describe('readTextLayer', () => {
     const layer = await readTextLayer(file('scanned.pdf'), generous);
 
     expect(layer.pageCount).toBe(1);
-    expect(layer.pages).toEqual([{ page: 1, text: '', usable: false }]);
+    expect(layer.pages).toEqual([{ page: 1, text: '', usable: false, size: { width: 612, height: 792 } }]);
   });
 
   it('returns a junk text layer but marks it unusable, so the page goes to OCR', async () => {
@@ -185,6 +185,25 @@ describe.each(renderers)('renderPageToPgm with %s', (renderer) => {
     expect(fs.readdirSync(dir).filter((entry) => entry.startsWith(`giant-${renderer}.pgm`))).toEqual([]);
 
     expect(await renderPageToPgm(file('giant-page.pdf'), 3, { ...options, outPath: file(`giant-neighbour-${renderer}.pgm`) })).toEqual({ dpi: 200 });
+  });
+});
+
+describe.skipIf(!hasPdftoppm)('renderPageToPgm with pdftoppm and a page size from the text-layer pass', () => {
+  it('trusts the size it is given instead of asking pdfinfo', async () => {
+    const claimed = { width: 14_400, height: 14_400 };
+    const rendering = renderPageToPgm(file('text.pdf'), 1, { dpi: 200, timeoutMs: 60_000, outPath: file('trusted-size.pgm'), renderer: 'pdftoppm', pageSize: claimed });
+    await expectPermanent(rendering, 'too-large');
+  });
+});
+
+describe('readTextLayer page sizes', () => {
+  it('reports each page size in points, so OCR can fit it into the render budget without asking again', async () => {
+    const layer = await readTextLayer(file('giant-page.pdf'), generous);
+    expect(layer.pages.map((p) => p.size)).toEqual([
+      { width: 612, height: 792 },
+      { width: 14_400, height: 14_400 },
+      { width: 612, height: 792 },
+    ]);
   });
 });
 
