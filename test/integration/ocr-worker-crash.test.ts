@@ -1,13 +1,10 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveSite } from '../../src/sites/repository.js';
-import { serveDirectory } from '../../src/samples/static-server.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { writeScannedSite } from '../support/scanned-site.js';
+import { serveScannedSite } from '../support/scanned-site.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'scanville.ca';
@@ -16,17 +13,13 @@ const KILLS = 2;
 describe('an OCR worker process killed with SIGKILL mid-run, then restarted', () => {
   let harness: Harness;
   let ocrWorker: WorkerProcess;
-  let server: { url: string; close(): Promise<void> };
-  let totalPages: number;
+  let site: { totalPages: number; close(): Promise<void> };
   let status: SiteStatus;
   let runId: string;
 
   beforeAll(async () => {
     harness = await createHarness('ocrcrash');
-    const siteDir = path.join(harness.dataDir, 'site');
-    ({ totalPages } = await writeScannedSite(siteDir, { documents: 4, pagesPerDocument: 3 }));
-    server = await serveDirectory(siteDir);
-    await saveSite(harness.db, { subdomain: SITE, name: 'Scanville', fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+    site = await serveScannedSite(harness, SITE, { documents: 4, pagesPerDocument: 3 });
     await harness.startWorkers(['workflows', 'fetch', 'extraction', 'deploy']);
     ocrWorker = await startWorkerProcess('ocr', { ...harness.env, CLERK_OCR_CONCURRENCY: '2' });
 
@@ -43,14 +36,14 @@ describe('an OCR worker process killed with SIGKILL mid-run, then restarted', ()
 
   afterAll(async () => {
     await ocrWorker?.stop();
-    await server?.close();
+    await site?.close();
     await harness?.close();
   });
 
   it('still completes the site with every page done', async () => {
     expect(ocrWorker.kills).toBe(KILLS);
     expect(status.stage).toBe('completed');
-    expect(status.pages).toEqual({ total: totalPages, done: totalPages, failed: 0 });
+    expect(status.pages).toEqual({ total: site.totalPages, done: site.totalPages, failed: 0 });
   });
 
   it('keeps the pages table, site_progress, the status query and job_tracking in exact agreement', async () => {

@@ -2,14 +2,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveSite } from '../../src/sites/repository.js';
-import { serveDirectory } from '../../src/samples/static-server.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { writeScannedSite } from '../support/scanned-site.js';
+import { serveScannedSite } from '../support/scanned-site.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'segfaulting.ca';
@@ -26,16 +24,13 @@ describe.skipIf(!realPdftoppm)('a renderer that segfaults on one document, insid
   let harness: Harness;
   let ocrWorker: WorkerProcess;
   let ocrWorkerPid: number | undefined;
-  let server: { url: string; close(): Promise<void> };
+  let site: { close(): Promise<void> };
   let status: SiteStatus;
   let runId: string;
 
   beforeAll(async () => {
     harness = await createHarness('rendercrash');
-    const siteDir = path.join(harness.dataDir, 'site');
-    await writeScannedSite(siteDir, { documents: 3, pagesPerDocument: 2 });
-    server = await serveDirectory(siteDir);
-    await saveSite(harness.db, { subdomain: SITE, name: 'Segfaulting', fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+    site = await serveScannedSite(harness, SITE, { documents: 3, pagesPerDocument: 2 });
 
     const binDir = path.join(harness.dataDir, 'crashing-bin');
     fs.mkdirSync(binDir);
@@ -60,7 +55,7 @@ describe.skipIf(!realPdftoppm)('a renderer that segfaults on one document, insid
 
   afterAll(async () => {
     await ocrWorker?.stop();
-    await server?.close();
+    await site?.close();
     await harness?.close();
   });
 

@@ -1,13 +1,10 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveSite } from '../../src/sites/repository.js';
-import { serveDirectory } from '../../src/samples/static-server.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { writeScannedSite } from '../support/scanned-site.js';
+import { serveScannedSite } from '../support/scanned-site.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'draining.ca';
@@ -15,7 +12,7 @@ const SITE = 'draining.ca';
 describe('an OCR worker process stopped with SIGTERM mid-run', () => {
   let harness: Harness;
   let ocrWorker: WorkerProcess;
-  let server: { url: string; close(): Promise<void> };
+  let site: { close(): Promise<void> };
   let inFlightAtSigterm: string[];
   let exit: Awaited<ReturnType<WorkerProcess['stop']>>;
   let outputAtExit: string;
@@ -24,10 +21,7 @@ describe('an OCR worker process stopped with SIGTERM mid-run', () => {
 
   beforeAll(async () => {
     harness = await createHarness('drain');
-    const siteDir = path.join(harness.dataDir, 'site');
-    await writeScannedSite(siteDir, { documents: 2, pagesPerDocument: 3 });
-    server = await serveDirectory(siteDir);
-    await saveSite(harness.db, { subdomain: SITE, name: 'Draining', fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+    site = await serveScannedSite(harness, SITE, { documents: 2, pagesPerDocument: 3 });
     await harness.startWorkers(['workflows', 'fetch', 'extraction', 'deploy']);
     ocrWorker = await startWorkerProcess('ocr', { ...harness.env, CLERK_OCR_CONCURRENCY: '2' });
 
@@ -42,7 +36,7 @@ describe('an OCR worker process stopped with SIGTERM mid-run', () => {
 
   afterAll(async () => {
     await ocrWorker?.stop();
-    await server?.close();
+    await site?.close();
     await harness?.close();
   });
 

@@ -2,6 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeScannedPdf } from '../../src/samples/pdf-builder.js';
 import { documentPath, renderIndexPage, type IndexListing } from '../../src/samples/sample-site.js';
+import { serveDirectory } from '../../src/samples/static-server.js';
+import { saveSite } from '../../src/sites/repository.js';
+import type { Harness } from './harness.js';
 
 /**
  * A site of image-only minutes, so every page goes through rendering and OCR: long enough runs
@@ -23,4 +26,17 @@ export async function writeScannedSite(outDir: string, shape: { documents: numbe
   }
   await fs.writeFile(path.join(outDir, 'index.html'), renderIndexPage('Scanville', listings));
   return { totalPages: shape.documents * shape.pagesPerDocument };
+}
+
+/** Writes a scanned site into the harness's data folder, serves it over HTTP and registers it. */
+export async function serveScannedSite(
+  harness: Harness,
+  subdomain: string,
+  shape: { documents: number; pagesPerDocument: number },
+): Promise<{ totalPages: number; close(): Promise<void> }> {
+  const siteDir = path.join(harness.dataDir, 'site');
+  const { totalPages } = await writeScannedSite(siteDir, shape);
+  const server = await serveDirectory(siteDir);
+  await saveSite(harness.db, { subdomain, name: subdomain, fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
+  return { totalPages, close: server.close };
 }
