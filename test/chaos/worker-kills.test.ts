@@ -6,6 +6,7 @@ import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { chaosSize, randomBetween, serveChaosSite } from '../support/chaos.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { runningOcrJobIds, waitFor } from '../support/ocr-run.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'killed-workers.ca';
@@ -27,7 +28,7 @@ describe('every worker type killed with SIGKILL at random moments, several times
 
     // OCR first, once pages are in flight: its retries take a heartbeat timeout, which leaves the
     // run long enough for every other type to be killed too, in a random order; then random types.
-    await waitForRunningOcr(harness);
+    await waitFor(async () => (await runningOcrJobIds(harness)).length > 0, 'OCR under way');
     const others = workers.filter((w) => w.type !== 'ocr').sort(() => Math.random() - 0.5);
     const order = [workers.find((w) => w.type === 'ocr')!, ...others];
     for (let kill = 0; kill < chaosSize().workerKills; kill++) {
@@ -58,12 +59,3 @@ describe('every worker type killed with SIGKILL at random moments, several times
     await expectExactAccounting(harness.db, harness.client, SITE, status, runId);
   });
 });
-
-async function waitForRunningOcr(harness: Harness): Promise<void> {
-  for (let polls = 0; polls < 1_200; polls++) {
-    const running = await harness.db.selectFrom('job_tracking').select('id').where('job_type', '=', 'ocrPage').where('status', '=', 'running').executeTakeFirst();
-    if (running) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('OCR never started');
-}

@@ -5,7 +5,8 @@ import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { serveScannedSite } from '../support/scanned-site.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { runningOcrJobIds, startWorkersWithOcrProcess, waitFor } from '../support/ocr-run.js';
+import type { WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'scanville.ca';
 const KILLS = 2;
@@ -20,14 +21,13 @@ describe('an OCR worker process killed with SIGKILL mid-run, then restarted', ()
   beforeAll(async () => {
     harness = await createHarness('ocrcrash');
     site = await serveScannedSite(harness, SITE, { documents: 4, pagesPerDocument: 3 });
-    await harness.startWorkers(['workflows', 'fetch', 'extraction', 'deploy']);
-    ocrWorker = await startWorkerProcess('ocr', { ...harness.env, CLERK_OCR_CONCURRENCY: '2' });
+    ocrWorker = await startWorkersWithOcrProcess(harness);
 
     const run = await enqueueSite(harness.client, harness.config, SITE);
     runId = run.runId;
     for (let kill = 0; kill < KILLS; kill++) {
       // Kill once OCR is under way: some pages are done and others are in flight.
-      await waitFor(async () => (await countPages(harness, 'done')) >= 1 + kill * 3 && (await runningOcrJobs(harness)) > 0);
+      await waitFor(async () => (await countPages(harness, 'done')) >= 1 + kill * 3 && (await runningOcrJobIds(harness)).length > 0, 'OCR under way');
       await ocrWorker.kill();
       await ocrWorker.restart();
     }
@@ -69,22 +69,4 @@ describe('an OCR worker process killed with SIGKILL mid-run, then restarted', ()
 async function countPages(harness: Harness, status: 'done' | 'failed'): Promise<number> {
   const row = await harness.db.selectFrom('pages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-async function runningOcrJobs(harness: Harness): Promise<number> {
-  const row = await harness.db
-    .selectFrom('job_tracking')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('job_type', '=', 'ocrPage')
-    .where('status', '=', 'running')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  for (let polls = 0; polls < 2_400; polls++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached in 2 minutes');
 }

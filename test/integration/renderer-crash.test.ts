@@ -8,7 +8,8 @@ import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { serveScannedSite } from '../support/scanned-site.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { startWorkersWithOcrProcess } from '../support/ocr-run.js';
+import type { WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'segfaulting.ca';
 /** The second document of the scanned site: the one whose pages crash the renderer. */
@@ -39,13 +40,7 @@ describe.skipIf(!realPdftoppm)('a renderer that segfaults on one document, insid
       `#!/bin/sh\ncase "$*" in *${CRASHING_DATE}.pdf*) kill -SEGV $$ ;; esac\nexec ${realPdftoppm} "$@"\n`,
       { mode: 0o755 },
     );
-    await harness.startWorkers(['workflows', 'fetch', 'extraction', 'deploy']);
-    ocrWorker = await startWorkerProcess('ocr', {
-      ...harness.env,
-      PATH: `${binDir}:${process.env.PATH ?? ''}`,
-      CLERK_PDF_RENDERER: 'pdftoppm',
-      CLERK_OCR_CONCURRENCY: '2',
-    });
+    ocrWorker = await startWorkersWithOcrProcess(harness, { PATH: `${binDir}:${process.env.PATH ?? ''}`, CLERK_PDF_RENDERER: 'pdftoppm' });
     ocrWorkerPid = ocrWorker.pid;
 
     const run = await enqueueSite(harness.client, harness.config, SITE);

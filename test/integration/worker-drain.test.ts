@@ -5,7 +5,8 @@ import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { serveScannedSite } from '../support/scanned-site.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { runningOcrJobIds, startWorkersWithOcrProcess, waitFor } from '../support/ocr-run.js';
+import type { WorkerProcess } from '../support/worker-process.js';
 
 const SITE = 'draining.ca';
 
@@ -13,7 +14,7 @@ describe('an OCR worker process stopped with SIGTERM mid-run', () => {
   let harness: Harness;
   let ocrWorker: WorkerProcess;
   let site: { close(): Promise<void> };
-  let inFlightAtSigterm: string[];
+  let inFlightAtSigterm: string[] = [];
   let exit: Awaited<ReturnType<WorkerProcess['stop']>>;
   let outputAtExit: string;
   let status: SiteStatus;
@@ -22,12 +23,14 @@ describe('an OCR worker process stopped with SIGTERM mid-run', () => {
   beforeAll(async () => {
     harness = await createHarness('drain');
     site = await serveScannedSite(harness, SITE, { documents: 2, pagesPerDocument: 3 });
-    await harness.startWorkers(['workflows', 'fetch', 'extraction', 'deploy']);
-    ocrWorker = await startWorkerProcess('ocr', { ...harness.env, CLERK_OCR_CONCURRENCY: '2' });
+    ocrWorker = await startWorkersWithOcrProcess(harness);
 
     const run = await enqueueSite(harness.client, harness.config, SITE);
     runId = run.runId;
-    inFlightAtSigterm = await waitForRunningOcrJobs(harness);
+    await waitFor(async () => {
+      inFlightAtSigterm = await runningOcrJobIds(harness);
+      return inFlightAtSigterm.length > 0;
+    }, 'OCR under way');
     exit = await ocrWorker.stop();
     outputAtExit = ocrWorker.output;
     await ocrWorker.restart();
@@ -61,19 +64,3 @@ describe('an OCR worker process stopped with SIGTERM mid-run', () => {
     await expectExactAccounting(harness.db, harness.client, SITE, status, runId);
   });
 });
-
-/** The job ids of the OCR page attempts running once OCR is under way. */
-async function waitForRunningOcrJobs(harness: Harness): Promise<string[]> {
-  for (let polls = 0; polls < 2_400; polls++) {
-    const running = await harness.db
-      .selectFrom('job_tracking')
-      .select('job_id')
-      .where('subdomain', '=', SITE)
-      .where('job_type', '=', 'ocrPage')
-      .where('status', '=', 'running')
-      .execute();
-    if (running.length > 0) return running.map((r) => r.job_id);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('OCR never started');
-}
