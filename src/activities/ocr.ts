@@ -97,7 +97,7 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
 }
 
 function identityOf(doc: DocumentRow): DocumentIdentity {
-  return { subdomain: doc.subdomain, kind: doc.kind, meetingSlug: doc.meeting_slug, date: doc.meeting_date };
+  return { subdomain: doc.subdomain, kind: doc.kind, meetingSlug: doc.meeting_slug, date: doc.meeting_date, part: doc.part };
 }
 
 function sha256(text: string): string {

@@ -9,6 +9,13 @@ export interface DocumentIdentity {
   kind: DocumentKind;
   meetingSlug: string;
   date: string;
+  /** Set for a second document of one kind, meeting and date (see DiscoveredDocument.part). */
+  part?: string | null;
+}
+
+/** "2026-01-05", or "2026-01-05-1a2b3c4d" for a second document of the same meeting and day. */
+function fileStem(doc: DocumentIdentity): string {
+  return doc.part ? `${doc.date}-${doc.part}` : doc.date;
 }
 
 function kindRoot(doc: DocumentIdentity): string {
@@ -16,11 +23,11 @@ function kindRoot(doc: DocumentIdentity): string {
 }
 
 export function pdfKey(doc: DocumentIdentity): string {
-  return `${kindRoot(doc)}/pdfs/${doc.meetingSlug}/${doc.date}.pdf`;
+  return `${kindRoot(doc)}/pdfs/${doc.meetingSlug}/${fileStem(doc)}.pdf`;
 }
 
 export function pageTextKey(doc: DocumentIdentity, page: number): string {
-  return `${kindRoot(doc)}/txt/${doc.meetingSlug}/${doc.date}/${page}.txt`;
+  return `${kindRoot(doc)}/txt/${doc.meetingSlug}/${fileStem(doc)}/${page}.txt`;
 }
 
 export type ArchiveVariant = 'fast' | 'full';

@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { ConfigError, effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
 import { connectDatabase, type Db } from '../db/connect.js';
 import { isDatabaseReachable } from '../db/admin.js';
+import { fetcherRegistry, PluginError, UnknownFetcherError, type FetcherRegistry } from '../fetchers/index.js';
+import { SiteSettingsError } from '../fetchers/site-settings.js';
 import { InvalidSubdomainError } from '../sites/subdomain.js';
 import { UnknownSiteError } from '../sites/repository.js';
 import { connectClient, TemporalUnreachableError } from '../temporal/connection.js';
@@ -59,9 +61,40 @@ export async function withClient<T>(work: (client: Client) => Promise<T>): Promi
 /** Maps the errors users cause or meet to a message and an exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof InvalidSubdomainError || error instanceof UnknownSiteError || error instanceof ConfigError) return ExitCode.usage;
+  if (
+    error instanceof InvalidSubdomainError ||
+    error instanceof UnknownSiteError ||
+    error instanceof ConfigError ||
+    error instanceof SiteSettingsError ||
+    error instanceof UnknownFetcherError ||
+    error instanceof PluginError
+  ) {
+    return ExitCode.usage;
+  }
   if (error instanceof TemporalUnreachableError) return ExitCode.unavailable;
   return ExitCode.failed;
+}
+
+/** The built-in fetchers and the plugins CLERK_FETCHER_PLUGINS names. */
+export function fetchers(): Promise<FetcherRegistry> {
+  return fetcherRegistry(config().fetcherPlugins);
+}
+
+/**
+ * Asks before a destructive step unless --yes was given. Without a terminal to ask on, it refuses:
+ * a script must say --yes.
+ */
+export async function confirm(question: string, options: { yes?: boolean }): Promise<void> {
+  if (options.yes) return;
+  if (!process.stdin.isTTY) throw new CliError(`${question} Refusing without --yes (no terminal to ask on).`, ExitCode.usage);
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('cancelled; nothing was changed', ExitCode.failed);
+  } finally {
+    prompt.close();
+  }
 }
 
 export function printJson(value: unknown): void {

@@ -40,6 +40,8 @@ export interface ClerkConfig {
   extractionThreads: number;
   /** Upper bound of a single downloaded document. */
   maxDownloadBytes: number;
+  /** Fetcher plugins to load besides the built-in ones: files, folders or npm package names. */
+  fetcherPlugins: string[];
   /** Port of the local HTTP server the dev stack uses to serve the sample site. */
   sampleSitePort: number;
 }
@@ -79,6 +81,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     extractionThreads: readInt(env, 'CLERK_EXTRACTION_THREADS', os.availableParallelism(), { min: 1, max: 64 }),
     maxDownloadBytes: readInt(env, 'CLERK_MAX_DOWNLOAD_MB', 200, { min: 1, max: 10_000 }) * 1024 * 1024,
+    fetcherPlugins: readList(env, 'CLERK_FETCHER_PLUGINS').map((entry) => (entry.startsWith('.') ? path.resolve(cwd, entry) : entry)),
     sampleSitePort: readInt(env, 'CLERK_SAMPLE_SITE_PORT', 8780, { min: 1, max: 65535 }),
   };
 }
@@ -107,6 +110,14 @@ export function temporalHostPort(config: ClerkConfig): { host: string; port: num
 function readString(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+/** A comma-separated list; empty entries are dropped. */
+function readList(env: Env, name: string): string[] {
+  return (readString(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 function readInt(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {

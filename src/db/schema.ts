@@ -8,6 +8,7 @@ export interface Database {
   documents: DocumentsTable;
   pages: PagesTable;
   deployments: DeploymentsTable;
+  listing_rejections: ListingRejectionsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -24,9 +25,16 @@ export type JobStatus = 'running' | 'succeeded' | 'failed' | 'lost';
 export interface SitesTable {
   subdomain: string;
   name: string;
-  /** Which fetcher reads the site; `http-index` is an HTML page listing PDF links. */
+  /** Which fetcher reads the site: a platform (`legistar`, `civicplus`, ...), `http-index` or `folder`. */
   fetcher: string;
+  /** The platform's base for this site (`--url`): Legistar's Web API client URL, a site root... */
   source_url: string;
+  /** `--setting key=value` pairs the site's fetcher reads (`time_zone`, `lookback_days`, platform keys). */
+  settings: JSONColumnType<Record<string, string>, string | undefined, string>;
+  /** Hosts the site may download from besides its URL's (`--allow-host`), as `host[:port]` or `*.domain`. */
+  allowed_hosts: JSONColumnType<string[], string | undefined, string>;
+  /** When the last fetch that read every listing ended: the next fetch asks only for meetings since. */
+  last_fetched_at: NullableTime;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   last_error_stage: string | null;
@@ -80,10 +88,17 @@ export interface DocumentsTable {
   /** The meeting name simplified for paths, as the original does: "City Council" -> CityCouncil. */
   meeting_slug: string;
   meeting_date: string;
+  /** '' for the first document of a kind, meeting and date; a stable suffix for a second one. */
+  part: ColumnType<string, string | undefined, string>;
   source_url: string;
   storage_key: string;
   content_sha256: string;
   byte_size: number;
+  /** HTTP validators of the last download: the next fetch asks conditionally and gets a 304. */
+  etag: string | null;
+  last_modified: string | null;
+  /** The platform's own version stamp for the file when it gives one: a new stamp re-downloads. */
+  listed_version: string | null;
   page_count: number | null;
   status: DocumentStatus;
   failure_reason: string | null;
@@ -135,6 +150,15 @@ export interface DeploymentsTable {
   minutes_rows: number;
   agenda_rows: number;
   deployed_at: UpdatedAt;
+}
+
+/** A listing entry a fetcher could not accept (bad date, refused link), kept until it is fixed. */
+export interface ListingRejectionsTable {
+  subdomain: string;
+  url: string;
+  reason: string;
+  first_seen_at: CreatedAt;
+  last_seen_at: UpdatedAt;
 }
 
 export type SiteRow = Selectable<SitesTable>;

@@ -46,3 +46,55 @@ export function printable(input: string): string {
     .slice(1, -1)
     .replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * A platform's date or date-time as a meeting date in the site's time zone. A value without a zone
+ * ("2019-07-29T00:00:00", as Legistar gives) is already local: its date part is the meeting date.
+ * A value with one ("2023-01-11T02:00:00Z") is converted, so a 6 pm meeting stays on its own day.
+ */
+export function meetingDateIn(value: string, timeZone: string): string {
+  const trimmed = value.trim();
+  const local = /^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/.exec(trimmed);
+  if (local) return parseMeetingDate(local[1]!);
+  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed)) {
+    throw new InvalidMeetingError(`meeting date "${printable(value)}" is not an ISO date`);
+  }
+  // The calendar date as written must be real: Date would roll 2023-02-30 over into March.
+  parseMeetingDate(trimmed.slice(0, 10));
+  const instant = new Date(trimmed);
+  if (Number.isNaN(instant.getTime())) throw new InvalidMeetingError(`meeting date "${printable(value)}" is not a real date`);
+  return parseMeetingDate(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant));
+}
+
+/** "01/07/2020" (US order, as CivicPlus writes it) -> "2020-01-07". */
+export function usDate(value: string): string {
+  const match = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4})\s*$/.exec(value);
+  if (!match) throw new InvalidMeetingError(`meeting date "${printable(value)}" is not MM/DD/YYYY`);
+  return parseMeetingDate(`${match[3]}-${match[1]!.padStart(2, '0')}-${match[2]!.padStart(2, '0')}`);
+}
+
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** "Jan", "Sept" or "January": a month's name or an abbreviation of it. */
+function monthIndex(word: string): number {
+  const lower = word.toLowerCase();
+  return MONTHS.findIndex((month) => month.startsWith(lower));
+}
+
+/** "Jan 7, 2020", "January 7, 2020" or "Tuesday, January 7, 2020" -> "2020-01-07". */
+export function monthNameDate(value: string): string {
+  const match = /(?:^|[\s,])([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b/.exec(value.replace(/\u00a0/g, ' '));
+  const month = match ? monthIndex(match[1]!) : -1;
+  if (!match || month < 0) throw new InvalidMeetingError(`meeting date "${printable(value)}" is not a date like "Jan 7, 2020"`);
+  return parseMeetingDate(`${match[3]}-${String(month + 1).padStart(2, '0')}-${match[2]!.padStart(2, '0')}`);
+}
+
+/** Throws a clear error for a time zone Intl does not know. */
+export function checkTimeZone(timeZone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    throw new InvalidMeetingError(`time zone "${printable(timeZone)}" is not an IANA time zone such as America/Los_Angeles`);
+  }
+  return timeZone;
+}

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import type { DocumentKind, DocumentRow, PageSource } from '../db/schema.js';
 import type { PageSizePoints } from '../pdf/render-budget.js';
-import { changeSiteContent } from './site-progress.js';
+import { changeSiteContent, type Trx } from './site-progress.js';
 
 export interface FetchedDocument {
   id: string;
@@ -14,6 +14,11 @@ export interface FetchedDocument {
   storageKey: string;
   contentSha256: string;
   byteSize: number;
+  /** '' unless a second document of the same kind, meeting and date needs keeping apart. */
+  part?: string;
+  etag?: string | null;
+  lastModified?: string | null;
+  listedVersion?: string | null;
 }
 
 function documentColumns(doc: FetchedDocument) {
@@ -23,10 +28,14 @@ function documentColumns(doc: FetchedDocument) {
     meeting: doc.meeting,
     meeting_slug: doc.meetingSlug,
     meeting_date: doc.date,
+    part: doc.part ?? '',
     source_url: doc.sourceUrl,
     storage_key: doc.storageKey,
     content_sha256: doc.contentSha256,
     byte_size: doc.byteSize,
+    etag: doc.etag ?? null,
+    last_modified: doc.lastModified ?? null,
+    listed_version: doc.listedVersion ?? null,
     updated_at: new Date(),
   };
 }
@@ -43,14 +52,8 @@ export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promi
       return 'new';
     }
     if (existing.content_sha256 === doc.contentSha256 && existing.status !== 'failed') {
-      // Pages that failed last time (an outage, a crash) get another chance; done pages are kept.
-      const failedPage = await trx.selectFrom('pages').select('page_number').where('document_id', '=', doc.id).where('status', '=', 'failed').executeTakeFirst();
-      await trx
-        .updateTable('documents')
-        .set({ updated_at: new Date(), ...(failedPage ? { status: 'fetched' as const } : {}) })
-        .where('id', '=', doc.id)
-        .execute();
-      return failedPage ? 'retry' : 'unchanged';
+      await trx.updateTable('documents').set({ etag: values.etag, last_modified: values.last_modified, listed_version: values.listed_version, source_url: values.source_url }).where('id', '=', doc.id).execute();
+      return (await retryFailedPages(trx, doc.id)) ? 'retry' : 'unchanged';
     }
     await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.contentSha256).execute();
     await trx
@@ -60,6 +63,61 @@ export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promi
       .execute();
     return 'changed';
   });
+}
+
+/**
+ * A known document the platform says is unchanged (same version stamp, or a 304): nothing is
+ * downloaded, but pages that failed last time (an outage, a crash) get another chance, and a
+ * document whose reading failed is read again.
+ */
+export async function recordUnchangedDocument(db: Db, subdomain: string, documentId: string, listedVersion?: string | null): Promise<FetchOutcome> {
+  return changeSiteContent(db, subdomain, async (trx) => {
+    const existing = await trx.selectFrom('documents').select(['status']).where('id', '=', documentId).executeTakeFirstOrThrow();
+    await trx
+      .updateTable('documents')
+      .set({ updated_at: new Date(), error: null, ...(listedVersion !== undefined ? { listed_version: listedVersion } : {}) })
+      .where('id', '=', documentId)
+      .execute();
+    if (existing.status === 'failed') {
+      await trx.updateTable('documents').set({ status: 'fetched', failure_reason: null }).where('id', '=', documentId).execute();
+      return 'retry';
+    }
+    return (await retryFailedPages(trx, documentId)) ? 'retry' : 'unchanged';
+  });
+}
+
+/** Sends a done document with failed pages back to be read; its done pages are kept. */
+async function retryFailedPages(trx: Trx, documentId: string): Promise<boolean> {
+  const failedPage = await trx.selectFrom('pages').select('page_number').where('document_id', '=', documentId).where('status', '=', 'failed').executeTakeFirst();
+  if (failedPage) await trx.updateTable('documents').set({ status: 'fetched', updated_at: new Date() }).where('id', '=', documentId).execute();
+  return failedPage !== undefined;
+}
+
+/**
+ * Sends back to be read every document of the site that clerk has a copy of but did not finish
+ * reading: failed pages (an outage, a crash) and failed reads get another chance on every run,
+ * whether or not the platform listed the document again. Returns how many were sent back.
+ */
+export async function requeueUnfinishedDocuments(db: Db, subdomain: string): Promise<number> {
+  return changeSiteContent(db, subdomain, async (trx) => {
+    const withFailedPages = trx.selectFrom('pages').select('document_id').where('subdomain', '=', subdomain).where('status', '=', 'failed');
+    const result = await trx
+      .updateTable('documents')
+      .set({ status: 'fetched', failure_reason: null, updated_at: new Date() })
+      .where('subdomain', '=', subdomain)
+      .where('content_sha256', '!=', '')
+      .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'done'), eb('id', 'in', withFailedPages)])]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  });
+}
+
+/**
+ * A document downloaded before whose re-download failed (a 500, a timeout): the copy clerk has
+ * stays as it is, and the error is noted on the row for operators.
+ */
+export async function noteRefetchFailure(db: Db, documentId: string, error: string): Promise<void> {
+  await db.updateTable('documents').set({ error: `re-fetch failed, the earlier copy is kept: ${error}`, updated_at: new Date() }).where('id', '=', documentId).execute();
 }
 
 export interface DocumentFailure {

@@ -6,6 +6,8 @@
 export interface DocumentStore {
   /** Writes atomically: readers see the old object or the new one, never half of it. */
   put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Moves a finished local file (a download) into the store, atomically, without reading it into memory. */
+  putFile(key: string, sourcePath: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   getText(key: string): Promise<string>;
   exists(key: string): Promise<boolean>;

@@ -14,6 +14,21 @@ export class LocalFolderStore implements DocumentStore {
     await fs.rename(temporary, target);
   }
 
+  async putFile(key: string, sourcePath: string): Promise<void> {
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const temporary = `${target}.${randomUUID()}.tmp`;
+    try {
+      await fs.rename(sourcePath, temporary);
+    } catch (error) {
+      // Another file system: copy, then drop the source.
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      await fs.copyFile(sourcePath, temporary);
+      await fs.rm(sourcePath, { force: true });
+    }
+    await fs.rename(temporary, target);
+  }
+
   async get(key: string): Promise<Buffer> {
     return fs.readFile(this.pathOf(key));
   }

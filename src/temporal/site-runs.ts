@@ -25,7 +25,7 @@ export async function enqueueSite(
   client: Client,
   config: ClerkConfig,
   subdomain: string,
-  options: { priority?: Priority; limits?: Partial<FanOutLimits> } = {},
+  options: { priority?: Priority; limits?: Partial<FanOutLimits>; full?: boolean } = {},
 ): Promise<EnqueuedRun> {
   const workflowId = siteWorkflowId(subdomain);
   const running = await describeRun(client, workflowId);
@@ -36,7 +36,7 @@ export async function enqueueSite(
     taskQueue: queues.workflows,
     // The limits are resolved here and stored in the input: a later change of the defaults must
     // not change what an open run replays (see docs/WORKFLOW-CHANGES.md).
-    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits } }],
+    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits }, ...(options.full ? { full: true } : {}) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
     typedSearchAttributes: [

@@ -57,7 +57,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     if (!input.resume) {
       await bookkeeping.startRun({ subdomain, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
       await enterStage('fetch');
-      const snapshot = await fetch.fetchSite({ subdomain });
+      const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}) });
       status.documents = snapshot.documents;
       status.pages = snapshot.pages;
       await enterStage('ocr');

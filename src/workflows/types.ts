@@ -61,6 +61,8 @@ export interface SiteWorkflowInput {
   subdomain: string;
   queues: TaskQueues;
   limits?: Partial<FanOutLimits>;
+  /** Read the site's whole history and re-check every known document (`clerk enqueue --full`). */
+  full?: boolean;
   /** Set only by continue-as-new: where the OCR stage left off. */
   resume?: { status: SiteStatus; afterDocumentId: string | null };
 }

@@ -18,18 +18,26 @@ describe('parseIndexPage', () => {
     ]);
   });
 
-  it('rejects listings with impossible dates, nameless meetings or repeats, and keeps the rest', () => {
+  it('rejects listings with impossible dates or nameless meetings, and keeps the rest', () => {
     const html = `
       <a href="a.pdf" data-meeting="Council" data-date="2026-02-30">bad date</a>
       <a href="b.pdf" data-meeting="  !!! " data-date="2026-01-01">no name</a>
-      <a href="c.pdf" data-meeting="Council" data-date="2026-01-01">ok</a>
-      <a href="d.pdf" data-meeting="Council" data-date="2026-01-01">repeat</a>`;
+      <a href="c.pdf" data-meeting="Council" data-date="2026-01-01">ok</a>`;
     const { documents, rejected } = parseIndexPage(html, base);
     expect(documents.map((d) => d.url)).toEqual(['http://city.example/meetings/c.pdf']);
-    expect(rejected.map((r) => r.reason)).toEqual([
-      'meeting date "2026-02-30" is not a real date',
-      'meeting name "!!!" has no letters or digits to name a folder after',
-      'lists minutes/Council/2026-01-01 a second time',
+    expect(rejected.map((r) => r.reason)).toEqual(['meeting date "2026-02-30" is not a real date', 'meeting name "!!!" has no letters or digits to name a folder after']);
+  });
+
+  it('keeps two documents of one meeting on one day apart (a 5 pm and a 7 pm session), and a link listed twice once', () => {
+    const html = `
+      <a href="c.pdf" data-meeting="Council" data-date="2026-01-01">5 pm</a>
+      <a href="d.pdf" data-meeting="Council" data-date="2026-01-01">7 pm</a>
+      <a href="d.pdf" data-meeting="Council" data-date="2026-01-01">7 pm, again</a>`;
+    const { documents, rejected } = parseIndexPage(html, base);
+    expect(rejected).toEqual([]);
+    expect(documents.map((d) => [d.url, d.part])).toEqual([
+      ['http://city.example/meetings/c.pdf', undefined],
+      ['http://city.example/meetings/d.pdf', expect.stringMatching(/^[0-9a-f]{8}$/)],
     ]);
   });
 });

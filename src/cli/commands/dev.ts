@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runStack } from '../../dev/stack.js';
 import { stackDown, stackUp } from '../../dev/stack-control.js';
 import { config, printJson } from '../context.js';
+import { devFixturesCommand } from './dev-fixtures.js';
 
 export function devCommand(): Command {
   const dev = new Command('dev').description('the embedded local stack: Postgres, Temporal dev server, sample site and all workers');
@@ -30,5 +31,6 @@ export function devCommand(): Command {
       await runStack(config(), (line) => console.log(`[stack ${new Date().toISOString()}] ${line}`));
     });
 
+  dev.addCommand(devFixturesCommand());
   return dev;
 }

@@ -14,9 +14,10 @@ export function enqueueCommand(): Command {
     .description('start a run for each site (a site already running is returned, never started twice)')
     .argument('<subdomain...>', 'one or more sites, like alameda.ca')
     .addOption(new Option('--priority <priority>', 'task priority').choices(['high', 'normal', 'low']).default('normal'))
+    .option('--full', "read each site's whole history and re-check every known document, not only what changed since the last fetch")
     .option('--wait', 'show progress until every run ends, then where to look at the results')
     .option('--json', 'print JSON')
-    .action(async (subdomainArgs: string[], options: { priority: Priority; wait?: boolean; json?: boolean }) => {
+    .action(async (subdomainArgs: string[], options: { priority: Priority; full?: boolean; wait?: boolean; json?: boolean }) => {
       // Validate every argument before starting anything.
       const subdomains = subdomainArgs.map((s) => parseSubdomain(s));
       const outcome = await withDb(async (db) => {
@@ -24,7 +25,7 @@ export function enqueueCommand(): Command {
         return withClient(async (client) => {
           const runs: EnqueuedRun[] = [];
           for (const subdomain of subdomains) {
-            const run = await enqueueSite(client, config(), subdomain, { priority: options.priority });
+            const run = await enqueueSite(client, config(), subdomain, { priority: options.priority, full: options.full });
             runs.push(run);
             if (!options.json) console.log(`${subdomain}: ${run.started ? 'started' : 'already running'} (workflow ${run.workflowId}, run ${run.runId})`);
           }
