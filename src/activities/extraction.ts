@@ -14,27 +14,33 @@ import { withHeartbeats } from './heartbeat.js';
 import { tracked } from './tracking.js';
 
 const PAGES_PER_QUERY = 200;
+/**
+ * Documents extracted per batch. Each is read whole (votes and names are read per document), so a
+ * batch holds the text of its documents' pages: 16 documents of a few hundred pages is a few MB.
+ */
+const DOCUMENTS_PER_BATCH = 16;
 
 export function createExtractionActivities(deps: ActivityDeps & { extractionThreads: ExtractionThreads }) {
   const { db, store, extractionThreads } = deps;
 
   /**
-   * Extracts entities and votes for every done page whose text changed since its last
-   * extraction, on worker threads. Progress lives in the pages table, so a retried attempt
-   * resumes where it stopped.
+   * Extracts entities and votes for every document with a done page whose text changed since its
+   * last extraction, on worker threads. A document is read whole, so all its done pages are
+   * extracted again and saved together; a document whose text did not change is skipped. Progress
+   * lives in the pages table, so a retried attempt resumes where it stopped.
    */
   async function extractEntities(input: { subdomain: string }): Promise<{ pages: number }> {
     const context = Context.current();
     let processed = 0;
-    let current = await pagesToExtract(input.subdomain, null);
+    let current = await documentsToExtract(input.subdomain, null);
     let extracting = settleLater(extract(current));
     // Double-buffered: the threads work on the next batch while this one's rows are written.
     while (current.length > 0) {
       const results = await extracting;
-      const next = await pagesToExtract(input.subdomain, current.at(-1)!);
+      const next = await documentsToExtract(input.subdomain, current.at(-1)!.documentId);
       extracting = settleLater(extract(next));
       await saveExtractions(current, results);
-      processed += current.length;
+      processed += current.reduce((n, doc) => n + doc.pages.length, 0);
       context.heartbeat({ processed });
       current = next;
     }
@@ -42,34 +48,61 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
   }
 
   type PageToExtract = { document_id: string; page_number: number; text_key: string | null; text_sha256: string | null };
+  type DocumentToExtract = { documentId: string; pages: PageToExtract[] };
 
-  async function pagesToExtract(subdomain: string, after: PageToExtract | null): Promise<PageToExtract[]> {
-    let query = db
+  /** The next documents (by id, after `after`) with a done page whose text is not extracted yet, with all their done pages. */
+  async function documentsToExtract(subdomain: string, after: string | null): Promise<DocumentToExtract[]> {
+    let changed = db
       .selectFrom('pages')
-      .select(['document_id', 'page_number', 'text_key', 'text_sha256'])
+      .select('document_id')
+      .distinct()
       .where('subdomain', '=', subdomain)
       .where('status', '=', 'done')
       .where((eb) => eb.or([eb('extracted_text_sha256', 'is', null), eb('extracted_text_sha256', '!=', eb.ref('text_sha256'))]));
-    if (after) query = query.where(afterPage(after.document_id, after.page_number));
-    return query.orderBy('document_id').orderBy('page_number').limit(PAGES_PER_QUERY).execute();
+    if (after !== null) changed = changed.where('document_id', '>', after);
+    const ids = (await changed.orderBy('document_id').limit(DOCUMENTS_PER_BATCH).execute()).map((r) => r.document_id);
+    if (ids.length === 0) return [];
+    const documents = new Map<string, PageToExtract[]>(ids.map((id) => [id, []]));
+    for (let from = 0; ; from += PAGES_PER_QUERY) {
+      const rows = await db
+        .selectFrom('pages')
+        .select(['document_id', 'page_number', 'text_key', 'text_sha256'])
+        .where('document_id', 'in', ids)
+        .where('status', '=', 'done')
+        .orderBy('document_id')
+        .orderBy('page_number')
+        .limit(PAGES_PER_QUERY)
+        .offset(from)
+        .execute();
+      for (const row of rows) documents.get(row.document_id)!.push(row);
+      if (rows.length < PAGES_PER_QUERY) break;
+    }
+    return ids.map((documentId) => ({ documentId, pages: documents.get(documentId)! }));
   }
 
-  async function extract(pages: PageToExtract[]): Promise<PageExtraction[]> {
-    if (pages.length === 0) return [];
-    const texts = await Promise.all(pages.map((page) => (page.text_key ? store.getText(page.text_key) : '')));
-    return extractionThreads.extract(texts);
+  async function extract(documents: DocumentToExtract[]): Promise<PageExtraction[][]> {
+    if (documents.length === 0) return [];
+    const texts = await Promise.all(
+      documents.map(async (doc) => ({
+        pages: await Promise.all(doc.pages.map((page) => (page.text_key ? store.getText(page.text_key) : ''))),
+        pageNumbers: doc.pages.map((page) => page.page_number),
+      })),
+    );
+    return extractionThreads.extractDocuments(texts);
   }
 
-  async function saveExtractions(pages: PageToExtract[], results: PageExtraction[]): Promise<void> {
+  async function saveExtractions(documents: DocumentToExtract[], results: PageExtraction[][]): Promise<void> {
     await db.transaction().execute(async (trx) => {
-      for (const [i, page] of pages.entries()) {
-        const { entities, votes } = results[i]!;
-        await trx
-          .updateTable('pages')
-          .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
-          .where('document_id', '=', page.document_id)
-          .where('page_number', '=', page.page_number)
-          .execute();
+      for (const [d, doc] of documents.entries()) {
+        for (const [i, page] of doc.pages.entries()) {
+          const { entities, votes } = results[d]![i]!;
+          await trx
+            .updateTable('pages')
+            .set({ entities: JSON.stringify(entities), votes: JSON.stringify(votes), extracted_text_sha256: page.text_sha256 ?? '' })
+            .where('document_id', '=', page.document_id)
+            .where('page_number', '=', page.page_number)
+            .execute();
+        }
       }
     });
   }

@@ -3,6 +3,7 @@ import { dbCommand } from './commands/db.js';
 import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
+import { extractCommand } from './commands/extract.js';
 import { searchCommand } from './commands/search.js';
 import { siteCommand } from './commands/site.js';
 import { statusCommand } from './commands/status.js';
@@ -10,7 +11,7 @@ import { workerCommand } from './commands/worker.js';
 import { ExitCode, exitCodeFor } from './context.js';
 
 const program = new Command('clerk').description('turns city-council PDFs into searchable, entity-rich meeting archives, durably, on Temporal');
-for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchCommand(), workerCommand(), dbCommand(), devCommand(), demoCommand()]) {
+for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchCommand(), extractCommand(), workerCommand(), dbCommand(), devCommand(), demoCommand()]) {
   program.addCommand(command);
 }
 throwInsteadOfExiting(program);

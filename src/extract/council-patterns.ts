@@ -13,7 +13,7 @@ export function ci(phrase: string): string {
     .trim()
     .split(/\s+/)
     .map((word) => word.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`))
-    .join('\\s+');
+    .join('[\\s-]+');
 }
 
 /** Alternation of phrases, longest first, each case-insensitive. */
@@ -28,7 +28,7 @@ export function ciAlt(phrases: readonly string[]): string {
 // Names
 
 /** One capitalised name token: an initial ("J."), or a word starting with an upper-case letter. */
-const TOKEN = String.raw`(?:\p{Lu}\.|\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?)`;
+const TOKEN = String.raw`(?:(?:St|Cllrs?|Clr|Ald|Aldn|Mr|Mrs|Ms|Dr|Hon)\.|(?:\p{Lu}\.){1,3}|\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?)`;
 const PARTICLE = String.raw`(?:de|del|della|la|le|van|von|der|den|da|di|du|dos|das|bin|al|y)`;
 /** Up to five capitalised tokens on one line; cleaned in code by {@link cleanName}. */
 export const NAME_CANDIDATE = String.raw`${TOKEN}(?:[ \t]+(?:${PARTICLE}[ \t]+){0,2}${TOKEN}){0,4}`;
@@ -44,11 +44,13 @@ const PERSON_TITLES = [
   'alderwoman', 'alderperson', 'alder', 'trustee', 'director', 'superintendent', 'selectman',
   'selectwoman', 'select board member', 'delegate', 'member', 'senator', 'assemblymember',
   'assembly member', 'congressman', 'congresswoman', 'representative', 'judge', 'sheriff',
+  'councillor', 'deputy chair', 'chairman of the board',
 ];
 const PLURAL_TITLES = [
   'council members', 'councilmembers', 'board members', 'boardmembers', 'committee members',
   'commission members', 'commissioners', 'supervisors', 'aldermen', 'alderpersons', 'alders',
   'trustees', 'directors', 'members', 'select board members', 'assembly members',
+  'councillors', 'cllrs', 'council members present',
 ];
 const STAFF_TITLES = [
   'city manager', 'assistant city manager', 'deputy city manager', 'interim city manager',
@@ -59,11 +61,13 @@ const STAFF_TITLES = [
   'village clerk', 'police chief', 'fire chief', 'chief of police', 'finance director',
   'planning director', 'public works director', 'community development director',
   'city administrator', 'borough manager', 'clerk of the board', 'secretary', 'treasurer',
+  'council recorder', 'recording secretary', 'planning manager', 'librarian', 'pcso', 'clerk',
+  'city solicitor', 'chief administrative officer', 'director of public works', 'chief financial officer',
 ];
-const HONORIFICS = ['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'hon', 'honorable', 'the honorable'];
+const HONORIFICS = ['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'hon', 'honorable', 'the honorable', 'cllr', 'clr', 'ald', 'aldn', 'his worship', 'her worship'];
 
 export const TITLE_ALT = ciAlt([...PERSON_TITLES, ...STAFF_TITLES]);
-export const PLURAL_TITLE_ALT = ciAlt(PLURAL_TITLES);
+export const PLURAL_TITLE_ALT = `(?:${ciAlt(PLURAL_TITLES)})\\.?`;
 const HONORIFIC_ALT = HONORIFICS.map((h) => `${ci(h)}\\.?`).join('|');
 
 /** Leading titles and honorifics, possibly stacked ("Vice Mayor", "Mr.", "Council Members"). */
@@ -86,6 +90,8 @@ export const NON_NAME_WORDS: ReadonlySet<string> = new Set([
   'administrator', 'officer', 'chief', 'alderman', 'alderwoman', 'board', 'commission', 'committee',
   'city', 'town', 'county', 'village', 'state', 'department', 'mr', 'mrs', 'ms', 'dr', 'hon',
   'honorable', 'applicant', 'speaker', 'speakers', 'resident', 'residents', 'public',
+  'councillor', 'councillors', 'cllr', 'cllrs', 'recorder', 'held', 'called', 'convened', 'draft',
+  'proposed', 'proposer', 'seconder', 'resolved', 'apologies', 'regrets', 'stage', 'questions',
   // meeting vocabulary
   'motion', 'moved', 'move', 'moves', 'seconded', 'second', 'seconds', 'ayes', 'aye', 'noes',
   'nays', 'nay', 'no', 'yes', 'yeas', 'abstain', 'abstained', 'abstaining', 'abstention',
@@ -107,11 +113,15 @@ export const NON_NAME_WORDS: ReadonlySet<string> = new Set([
 ]);
 
 function isNonNameToken(token: string): boolean {
-  return NON_NAME_WORDS.has(token.toLowerCase().replace(/[.'’]+$/u, ''));
+  if (/^(?:\p{Lu}\.){1,3}$/u.test(token)) return false; // an initial ("A.", "H.L."), not the article "a"
+  const word = token.toLowerCase().replace(/[.'’]+$/u, '');
+  // "Vice-Chairman" is a title as much as "Vice Chairman"
+  return NON_NAME_WORDS.has(word) || (word.includes('-') && word.split('-').every((part) => NON_NAME_WORDS.has(part)));
 }
 
 /** "ORTIZ" -> "Ortiz", "O'BRIEN" -> "O'Brien", "ORTIZ-LOPEZ" -> "Ortiz-Lopez"; mixed case is kept. */
 export function normaliseCase(token: string): string {
+  if (/^(?:\p{Lu}\.)+$/u.test(token)) return token;
   if (token.length < 2 || token !== token.toUpperCase() || !/\p{Lu}.*\p{Lu}/u.test(token)) return token;
   return token.toLowerCase().replace(/(^|[-'’])(\p{Ll})/gu, (_m, sep: string, c: string) => sep + c.toUpperCase());
 }
@@ -134,14 +144,22 @@ export function cleanName(raw: string, from: 'start' | 'end' = 'start'): string 
   const tokens = stripped.split(/\s+/).filter((t) => t.length > 0);
   const kept: string[] = [];
   const order = from === 'start' ? tokens : [...tokens].reverse();
-  for (const token of order) {
+  for (const [i, token] of order.entries()) {
     const bare = token.replace(/['’]s$/u, '').replace(/[,;:]+$/u, '');
-    if (LOWER_PARTICLE_RE.test(bare) && kept.length > 0) {
+    // "A H Pemberton": a lone capital before another name token is an initial, not the article
+    const next = order[i + 1];
+    if (from === 'start' && /^\p{Lu}$/u.test(bare) && next !== undefined && UPPER_START_RE.test(next)) {
+      kept.push(bare);
+      continue;
+    }
+    // "van Holst", "de la Cruz": particles inside a name, or opening a surname used alone
+    const opensSurname = from === 'start' && kept.length === 0 && order.slice(i + 1).some((t) => UPPER_START_RE.test(t) && !isNonNameToken(t));
+    if (LOWER_PARTICLE_RE.test(bare) && (kept.length > 0 || opensSurname)) {
       kept.push(bare);
       continue;
     }
     if (!UPPER_START_RE.test(bare) || isNonNameToken(bare)) break;
-    if (!/^\p{Lu}\.$/u.test(bare) && !/^\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?$/u.test(bare)) break;
+    if (!/^(?:\p{Lu}\.){1,3}$/u.test(bare) && bare !== 'St.' && !/^\p{Lu}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)?$/u.test(bare)) break;
     kept.push(bare);
     if (kept.length === 4) break;
   }
@@ -154,8 +172,12 @@ export function cleanName(raw: string, from: 'start' | 'end' = 'start'): string 
     else kept.length = keep;
   }
   // particles and initials may not end a name; particles may not start one
-  while (kept.length > 0 && (LOWER_PARTICLE_RE.test(kept[kept.length - 1]!) || /\.$/.test(kept[kept.length - 1]!))) kept.pop();
-  while (kept.length > 0 && LOWER_PARTICLE_RE.test(kept[0]!)) kept.shift();
+  while (kept.length > 0 && (LOWER_PARTICLE_RE.test(kept[kept.length - 1]!) || /\.$/.test(kept[kept.length - 1]!) || /^\p{Lu}$/u.test(kept[kept.length - 1]!))) kept.pop();
+  // a particle may open a surname used alone ("de la Cruz"), never a name with a given name or initial after it
+  if (kept.length > 0 && LOWER_PARTICLE_RE.test(kept[0]!)) {
+    const firstCapital = kept.findIndex((t) => !LOWER_PARTICLE_RE.test(t));
+    if (firstCapital < 0 || kept.length - firstCapital > 1) while (kept.length > 0 && LOWER_PARTICLE_RE.test(kept[0]!)) kept.shift();
+  }
   if (kept.length === 0) return null;
   if (!kept.some((t) => /\p{L}{2}/u.test(t))) return null;
   return kept.map(normaliseCase).join(' ');
@@ -170,7 +192,7 @@ const LIST_KEYWORDS: ReadonlyArray<readonly [string, ListKind]> = [
   ['present', 'present'], ['also present', 'present'], ['members present', 'present'],
   ['council members present', 'present'], ['staff present', 'present'], ['roll call', 'present'],
   ['ayes', 'aye'], ['aye', 'aye'], ['yeas', 'aye'], ['yea', 'aye'], ['yes', 'aye'],
-  ['voting aye', 'aye'], ['voting yes', 'aye'], ['in favor', 'aye'], ['for', 'aye'],
+  ['voting aye', 'aye'], ['voting yes', 'aye'], ['in favor', 'aye'], ['in favour', 'aye'], ['for', 'aye'],
   ['noes', 'nay'], ['nays', 'nay'], ['nay', 'nay'], ['no', 'nay'], ['voting no', 'nay'],
   ['voting nay', 'nay'], ['opposed', 'nay'], ['against', 'nay'],
   ['abstain', 'abstain'], ['abstains', 'abstain'], ['abstained', 'abstain'], ['abstaining', 'abstain'],
@@ -178,17 +200,27 @@ const LIST_KEYWORDS: ReadonlyArray<readonly [string, ListKind]> = [
   ['recusals', 'abstain'],
   ['absent', 'absent'], ['members absent', 'absent'], ['council members absent', 'absent'],
   ['excused', 'absent'], ['absent and excused', 'absent'], ['not present', 'absent'],
+  ['apologies', 'absent'], ['regrets', 'absent'], ['absent with regrets', 'absent'], ['recuse', 'abstain'],
+  ['council present', 'present'], ['councillors present', 'present'], ['commissioners present', 'present'],
+  ['board members present', 'present'], ['supervisors present', 'present'], ['trustees present', 'present'],
+  ['city council', 'present'], ['councillors', 'present'], ['in attendance', 'present'],
+  ['also attending', 'present'], ['city staff', 'present'], ['staff', 'present'],
 ];
+
+/** Keywords of lists that name staff and guests, not the members who vote. */
+export const STAFF_LIST_KEYWORDS: ReadonlySet<string> = new Set(['also present', 'staff present', 'in attendance', 'also attending', 'city staff', 'staff']);
 const LIST_KIND_BY_KEYWORD = new Map(LIST_KEYWORDS.map(([k, v]) => [k, v]));
 
-/** "Ayes:", "NOES -", "Absent (2):" — keyword then a colon or dash. */
+/** "Ayes:", "NOES -", "Absent (2):", "Yeas: (10):" — keyword then a colon or dash, perhaps a count in parentheses. */
 export const LIST_KEYWORD_RE = new RegExp(
-  String.raw`(?<![\p{L}])(${ciAlt(LIST_KEYWORDS.map(([k]) => k))})[ \t]*(?:\(\d{1,2}\))?[ \t]*(?::|[-–—](?![\p{L}\d]))[ \t]*`,
+  String.raw`(?<![\p{L}])(${ciAlt(LIST_KEYWORDS.map(([k]) => k))})[ \t]*(?:\((\d{1,2})\))?[ \t]*(?::(?:[ \t]*\((\d{1,2})\)[ \t]*:?)?|[-–—](?![\p{L}\d]))[ \t]*`,
   'gu',
 );
 
 export interface ParsedList {
   kind: ListKind;
+  /** The keyword as written, lower-cased ("ayes", "also present"). */
+  keyword: string;
   /** Cleaned person names in order of appearance. */
   names: string[];
   /** "None", "N/A", "0". */
@@ -219,14 +251,24 @@ const ITEM_SPLIT_RE = /\s*(?:[,;\n]|\band\b|&)\s*/u;
 const NONE_ITEM_RE = /^(?:none|n\/a|na|nil|zero|0|-+|—|–)$/i;
 const ALL_ITEM_RE = /^(?:all|all\s+(?:present|members(?:\s+present)?|council\s*members(?:\s+present)?|in\s+favor)|unanimous(?:ly)?)$/i;
 
-function parseListBody(kind: ListKind, body: string, start: number, end: number): ParsedList {
-  const result: ParsedList = { kind, names: [], none: false, all: false, count: null, start, end };
+/**
+ * "R. Tremblay A. Okonkwo B. van Holst" (a list without commas, as some clerks print recorded votes):
+ * a break before every initial that follows a surname.
+ */
+function splitRunOnNames(body: string): string {
+  if (/[,;]/.test(body) || !/^\s*\p{Lu}\.[\s\S]*\p{Ll}\s+\p{Lu}\./u.test(body)) return body;
+  return body.replace(/(?<=\p{Ll})[ \t\n]+(?=(?:\p{Lu}\.[ \t]?){1,3}[ \t]*(?:\p{Ll}{2,}[ \t]+)?\p{Lu}['’]?\p{L}*\p{Ll})/gu, ', ');
+}
+
+function parseListBody(kind: ListKind, keyword: string, rawBody: string, start: number, end: number): ParsedList {
+  const result: ParsedList = { kind, keyword, names: [], none: false, all: false, count: null, start, end };
+  const body = splitRunOnNames(rawBody);
   const trimmed = body.trim();
   const bareCount = /^(\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b\s*(?:\((.*)\))?\s*$/i.exec(trimmed);
   if (bareCount) {
     result.count = parseNumber(bareCount[1]!);
     if (result.count === 0) result.none = true;
-    if (bareCount[2] !== undefined) result.names = parseListBody(kind, bareCount[2], start, end).names;
+    if (bareCount[2] !== undefined) result.names = parseListBody(kind, keyword, bareCount[2], start, end).names;
     return result;
   }
   for (const rawItem of trimmed.split(ITEM_SPLIT_RE)) {
@@ -279,7 +321,7 @@ export function findLists(text: string): ParsedList[] {
     if (WEAK_LIST_KEYWORDS.has(keyword)) {
       const lineStart = text.lastIndexOf('\n', m.index - 1) + 1;
       const before = text.slice(Math.max(lineStart, m.index - 40), m.index);
-      const atBoundary = /^[ \t]*$/.test(before) || /[.;)][ \t]*$/.test(before);
+      const atBoundary = /^[ \t]*$/.test(before) || /[.;)][ \t]*$/.test(before) || /\d[ \t]+$/.test(before);
       const capitalisedStatus = STATUS_KEYWORDS.has(keyword) && /^\p{Lu}/u.test(m[1]!);
       if (!atBoundary && !capitalisedStatus) continue;
     }
@@ -289,7 +331,9 @@ export function findLists(text: string): ParsedList[] {
     const slice = text.slice(bodyStart, bodyEnd);
     const stop = LIST_END_RE.exec(slice);
     if (stop) bodyEnd = bodyStart + stop.index;
-    const list = parseListBody(kind, text.slice(bodyStart, bodyEnd), m.index, bodyEnd);
+    const list = parseListBody(kind, keyword, text.slice(bodyStart, bodyEnd), m.index, bodyEnd);
+    const stated = m[2] ?? m[3];
+    if (stated !== undefined && list.count === null) list.count = Number(stated);
     if (list.names.length > 0 || list.none || list.all || list.count !== null) lists.push(list);
   }
   return lists;
@@ -310,6 +354,7 @@ export function findTitledPersons(text: string): string[] {
   for (const m of text.matchAll(TITLED_PERSON_RE)) {
     if (m[2] !== undefined) {
       for (const part of m[2].split(/\s*(?:,|\band\b|&)\s*/u)) {
+        if (part.trim() === '') continue;
         const name = cleanName(part, 'start');
         if (name === null) break;
         out.push(name);
@@ -348,18 +393,25 @@ export const ORG_SUFFIXES = [
   'Committee', 'Board', 'Agency', 'Society', 'Alliance', 'Coalition', 'Institute', 'University',
   'College', 'Bureau', 'Corporation', 'Company', 'Partnership', 'Partners', 'Group', 'League',
   'Union', 'Chapter', 'Trust', 'Library', 'Chamber of Commerce', 'Conservancy', 'Cooperative',
-  'Federation', 'Church', 'Hospital', 'Bank', 'Transit', 'Services', 'Center', 'Centre', 'Network',
+  'Federation', 'Church', 'Hospital', 'Bank', 'Transit', 'Center', 'Centre', 'Network', 'Constabulary',
 ];
-const CORP_SUFFIX = String.raw`(?:Inc|LLC|L\.L\.C|LLP|Ltd|Corp|Co|Company|Corporation|PLLC|LP|P\.C)\.?`;
+const CORP_SUFFIX = String.raw`(?:Inc|LLC|L\.L\.C|LLP|Ltd|Limited|Corp|Co|Company|Corporation|PLLC|LP|P\.C|PLC|plc)\.?`;
 const ORG_TOKEN = String.raw`(?:\p{Lu}(?=[\p{L}'’-]*\p{Ll})[\p{L}'’-]*|\p{Lu}{2,5}(?![\p{L}]))`;
-const ORG_SEP = String.raw`(?:[ \t]+|[ \t]*\n[ \t]*)`;
+/** One line only: wrapped prose is re-joined before extraction, and a line break before a name is a heading's end. */
+const ORG_SEP = String.raw`[ \t]+`;
+/** "of the City of Alameda", "on Heritage", "of Business and Professional Women". */
+const ORG_TAIL = String.raw`(?:${ORG_SEP}(?:of|on)${ORG_SEP}(?:the${ORG_SEP})?${ORG_TOKEN}(?:${ORG_SEP}(?:(?:and|&)${ORG_SEP})?${ORG_TOKEN}){0,4}){0,2}`;
 /** "Sierra Club", "Downtown Business Association", "Recreation and Parks Department", "Bayline Paving, Inc." */
 export const ORG_RE = new RegExp(
-  String.raw`(?<![\p{L}])((?:(?:Friends|League|Sons|Daughters|Sisters|Knights)[ \t]+of[ \t]+(?:the[ \t]+)?)?(?:${ORG_TOKEN}${ORG_SEP}(?:(?:and|&)${ORG_SEP})?){1,6}(?:${ORG_SUFFIXES.join('|')})(?![\p{L}])(?:${ORG_SEP}of${ORG_SEP}(?:the${ORG_SEP})?${ORG_TOKEN}(?:${ORG_SEP}${ORG_TOKEN}){0,3})?|(?:${ORG_TOKEN}[ \t]+(?:(?:and|&)[ \t]+)?){0,5}${ORG_TOKEN},?[ \t]+${CORP_SUFFIX}(?![\p{L}]))`,
+  String.raw`(?<![\p{L}])((?:(?:Friends|League|Sons|Daughters|Sisters|Knights)[ \t]+of[ \t]+(?:the[ \t]+)?)?(?:${ORG_TOKEN}${ORG_SEP}(?:(?:and|&|on|upon)${ORG_SEP})?){1,6}(?:${ORG_SUFFIXES.join('|')})(?![\p{L}])(?:,?${ORG_SEP}${CORP_SUFFIX}(?![\p{L}]))?${ORG_TAIL}|(?:Department|Office|Ministry|Bureau|Friends|Campaign|Society|Federation|Institute)[ \t]+(?:of|for|to)[ \t]+(?:the[ \t]+)?${ORG_TOKEN}(?:[ \t]+(?:(?:and|&)[ \t]+)?${ORG_TOKEN}){0,4}|(?:${ORG_TOKEN}[ \t]+(?:(?:and|&)[ \t]+)?){0,5}${ORG_TOKEN},?[ \t]+${CORP_SUFFIX}(?![\p{L}]))`,
   'gu',
 );
 /** Suffix words that head a person's title, not an organisation ("Council Member", "Board President"). */
-const ORG_TITLE_FOLLOWERS = /^(?:\s+(?:Members?|Member's|President|Vice|Chair|Chairs|Secretary|Liaison|Chambers?|Room|Rooms|Meeting|Meetings|Agenda|Minutes|Reports?|Comments|Communications|Referrals|Consensus|Packet)(?![\p{L}]))/u;
+const ORG_TITLE_FOLLOWERS = /^(?:\s+(?:Members?|Member's|President|Vice|Chair|Chairs|Secretary|Liaison|Chambers?|Room|Rooms|Meeting|Meetings|Agenda|Minutes|Reports?|Comments|Communications|Referrals|Consensus|Packet|Recorder|Procedure)(?![\p{L}]))/u;
+
+/** Words that name a council's own body generically: "City Council", "the Council of the City". */
+const GENERIC_BODY_WORDS: ReadonlySet<string> = new Set(['city', 'town', 'county', 'village', 'parish', 'regional', 'municipal', 'full', 'the', 'of', 'council', 'board', 'commission', 'committee']);
+const CALENDAR_WORD_RE = /\b(?:January|February|March|April|May|June|July|August|September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b/;
 
 const ORG_LEADING_NOISE: ReadonlySet<string> = new Set([
   'the', 'a', 'an', 'and', 'of', 'to', 'by', 'with', 'from', 'for', 'at', 'in', 'on', 'as', 'this',
@@ -369,6 +421,7 @@ const ORG_LEADING_NOISE: ReadonlySet<string> = new Set([
   'mayor', 'vice', 'member', 'members', 'council', 'chair', 'president', 'speakers', 'speaker',
   'staff', 'contract', 'agreement', 'grant', 'letter', 'presentation', 'proclamation', 'report',
   'update', 'public', 'hearing', 'whereas', 'between', 'honoring', 'recognizing', 'thanked', 'thank',
+  'regular', 'special', 'meeting', 'session', 'call', 'order', 'minutes', 'amending', 'amend', 'annual',
   'january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october',
   'november', 'december', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday',
 ]);
@@ -387,6 +440,10 @@ export function findOrgs(text: string): Span[] {
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 20);
     let phrase = m[1]!.replace(/\s+/g, ' ').trim();
     if (/(?:Council|Board|Commission|Committee)$/.test(phrase) && ORG_TITLE_FOLLOWERS.test(after)) continue;
+    if (/Chapter$/.test(phrase) && /^\s+\d/.test(after)) continue; // "Chapter 12" of a code
+    // "on Tuesday" is when, not part of the name
+    const calendar = CALENDAR_WORD_RE.exec(phrase);
+    if (calendar !== null) phrase = phrase.slice(0, calendar.index).replace(/\s+(?:on|of|for)\s*$/, '').trim();
     const tokens = phrase.split(' ');
     while (tokens.length > 1) {
       const first = tokens[0]!.toLowerCase();
@@ -399,6 +456,8 @@ export function findOrgs(text: string): Span[] {
     // a bare suffix ("Council", "Board") or an all-caps heading is not an organisation
     if (tokens.length < 2 || /^(?:and|&)$/i.test(tokens[0]!)) continue;
     if (/^[\p{Lu}\s&.,'’-]+$/u.test(phrase) && !/\p{Ll}/u.test(phrase)) continue;
+    if (tokens.every((t) => GENERIC_BODY_WORDS.has(t.toLowerCase()))) continue;
+    if (GENERIC_BODY_WORDS.has(tokens[0]!.toLowerCase()) && GENERIC_BODY_WORDS.has(tokens[1]!.toLowerCase()) && /^(?:of|the)$/i.test(tokens[2] ?? 'of')) continue;
     out.push({ text: phrase.replace(/[.,;:]+$/u, ''), start: m.index, end: m.index + m[0].length });
   }
   return out;
@@ -407,11 +466,12 @@ export function findOrgs(text: string): Span[] {
 const PLACE_SUFFIXES = [
   'Street', 'Avenue', 'Boulevard', 'Road', 'Drive', 'Lane', 'Parkway', 'Highway', 'Expressway',
   'Freeway', 'Court', 'Plaza', 'Park', 'Square', 'Trail', 'Creek', 'River', 'Beach',
-  'Harbor', 'Marina', 'Island', 'Estuary', 'Terrace', 'Circle',
+  'Harbor', 'Marina', 'Island', 'Estuary', 'Terrace', 'Circle', 'Broadway', 'Estates',
+  'Recreation Ground', 'Magisterial District', 'Crescent', 'Way', 'Place',
 ];
 /** "1500 Park Street", "Webster Street", "Riverside Park". */
 export const PLACE_RE = new RegExp(
-  String.raw`(?<![\p{L}\d])((?:\d{1,6}(?:-\d{1,6})?[ \t]+)?(?:[NSEW]\.?[ \t]+)?(?:\p{Lu}\p{Ll}+[ \t]+){1,3}(?:${PLACE_SUFFIXES.join('|')}))(?![\p{L}])`,
+  String.raw`(?<![\p{L}\d.])((?:\d{1,6}(?:-\d{1,6})?[ \t]+)?(?:[NSEW]\.?[ \t]+)?(?:(?:\p{Lu}\p{Ll}+|\p{Lu}\.)[ \t]+){1,4}(?:${PLACE_SUFFIXES.join('|')})(?:[ \t]+(?:North|South|East|West)(?![\p{L}]))?|(?:Route|Highway|Interstate|State Route|County Road|Hwy\.?)[ \t]+\d{1,4}(?![\d]))(?![\p{L}])`,
   'gu',
 );
 
@@ -449,6 +509,42 @@ export function orgSuffixOf(phrase: string): string | null {
   }
   if (new RegExp(String.raw`,?\s${CORP_SUFFIX}$`, 'u').test(phrase)) return 'Inc';
   return null;
+}
+
+const GENERIC_VENUE_WORDS: ReadonlySet<string> = new Set(['parish', 'village', 'community', 'meeting', 'council', 'committee', 'conference', 'playing', 'main', 'the', 'hall', 'room', 'field', 'chamber', 'chambers', 'board']);
+
+/**
+ * A room or hall named only by generic words ("Parish Hall", "Community Meeting Room", "Council
+ * Chambers") is where the meeting sat, not a place name. "City Hall" is kept: it names one building.
+ */
+export function isGenericVenue(phrase: string): boolean {
+  const words = phrase.toLowerCase().split(/\s+/);
+  return words.length > 0 && words.every((w) => GENERIC_VENUE_WORDS.has(w)) || /\b(?:Room|Chambers?)$/.test(phrase);
+}
+
+/** US states, Canadian provinces and territories, the UK's nations: "Yakima, Washington". */
+export const REGION_NAMES: ReadonlySet<string> = new Set([
+  'Alabama', 'Alaska', 'Arizona', 'Arkansas', 'California', 'Colorado', 'Connecticut', 'Delaware', 'Florida', 'Georgia',
+  'Hawaii', 'Idaho', 'Illinois', 'Indiana', 'Iowa', 'Kansas', 'Kentucky', 'Louisiana', 'Maine', 'Maryland',
+  'Massachusetts', 'Michigan', 'Minnesota', 'Mississippi', 'Missouri', 'Montana', 'Nebraska', 'Nevada', 'New Hampshire',
+  'New Jersey', 'New Mexico', 'New York', 'North Carolina', 'North Dakota', 'Ohio', 'Oklahoma', 'Oregon', 'Pennsylvania',
+  'Rhode Island', 'South Carolina', 'South Dakota', 'Tennessee', 'Texas', 'Utah', 'Vermont', 'Virginia', 'Washington',
+  'West Virginia', 'Wisconsin', 'Wyoming', 'Ontario', 'Quebec', 'Nova Scotia', 'New Brunswick', 'Manitoba',
+  'British Columbia', 'Prince Edward Island', 'Saskatchewan', 'Alberta', 'Newfoundland and Labrador', 'Yukon',
+  'Nunavut', 'Northwest Territories', 'England', 'Scotland', 'Wales', 'Northern Ireland',
+]);
+const REGION_RE = new RegExp(String.raw`(?<![\p{L}])(\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+){0,2}),[ \t]+(${[...REGION_NAMES].join('|')})(?![\p{L}])`, 'gu');
+
+/** "Yakima, Washington": a place and its state or province, both places. */
+export function findPlacesInRegions(text: string): Span[] {
+  const out: Span[] = [];
+  for (const m of text.matchAll(REGION_RE)) {
+    const place = m[1]!.split(/[ \t]+/).filter((t) => !ORG_LEADING_NOISE.has(t.toLowerCase()) && !isNonNameToken(t)).join(' ');
+    if (place !== '') out.push({ text: place, start: m.index + m[0].indexOf(m[1]!), end: m.index + m[0].indexOf(m[1]!) + m[1]!.length });
+    const regionStart = m.index + m[0].lastIndexOf(m[2]!);
+    out.push({ text: m[2]!, start: regionStart, end: regionStart + m[2]!.length });
+  }
+  return out;
 }
 
 export function placeSuffixOf(phrase: string): string | null {

@@ -14,12 +14,15 @@ import {
   findLists,
   findOrgs,
   findPlaces,
+  findPlacesInRegions,
   findTitledPersons,
   isBareTitle,
+  isGenericVenue,
   orgSuffixOf,
   placeSuffixOf,
   stripTitles,
 } from './council-patterns.js';
+import { unwrapLines } from './layout.js';
 import { type Vote, extractVotes, votePersons } from './votes.js';
 
 export interface Entities {
@@ -50,6 +53,10 @@ function stripLeadingArticle(phrase: string): string {
 }
 
 /** Deduplicate case-insensitively (first spelling wins) and sort. */
+export function finaliseNames(values: Iterable<string>): string[] {
+  return finalise(values);
+}
+
 function finalise(values: Iterable<string>): string[] {
   const byKey = new Map<string, string>();
   for (const v of values) {
@@ -109,6 +116,16 @@ function blankShoutedLines(text: string): string {
   return text.replace(/^[^\n\p{Ll}]*\p{Lu}[^\n\p{Ll}]*\p{Lu}[^\n\p{Ll}]*$/gmu, (line) => ' '.repeat(line.length));
 }
 
+/**
+ * Roll-call and vote lists are blanked out too: the list parser has read their names, and
+ * compromise is most of extraction's time. Same length, so offsets stay valid.
+ */
+function blankSpans(text: string, spans: readonly { start: number; end: number }[]): string {
+  let out = text;
+  for (const { start, end } of spans) out = out.slice(0, start) + out.slice(start, end).replace(/[^\n]/g, ' ') + out.slice(end);
+  return out;
+}
+
 /** Shared by {@link extractEntities} and `extractPage`, which has already found the votes. */
 export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): Entities {
   const persons = new Set<string>();
@@ -118,18 +135,19 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
   // 1. strong rules
   const orgSpans = findOrgs(text);
   for (const o of orgSpans) orgs.add(o.text);
-  const placeSpans = findPlaces(text).filter((p) => !inside(orgSpans, p.start, p.end));
+  const placeSpans = [...findPlaces(text), ...findPlacesInRegions(text)].filter((p) => !inside(orgSpans, p.start, p.end));
+  const lists = findLists(text);
   for (const p of placeSpans) locations.add(p.text);
   const rulePersons = [
     ...findTitledPersons(text),
     ...findAppositivePersons(text),
-    ...findLists(text).flatMap((l) => l.names),
+    ...lists.flatMap((l) => l.names),
     ...votePersons(votes),
   ];
   for (const p of rulePersons) persons.add(p);
 
   // 2. compromise, corrected
-  const doc = nlp(blankShoutedLines(text));
+  const doc = nlp(blankSpans(blankShoutedLines(text), lists));
   const json = (view: { json: (opts: object) => unknown }): NlpMatch[] => view.json({ offset: true, terms: false }) as NlpMatch[];
   const blockers = [...orgSpans, ...placeSpans];
   const skip = (m: NlpMatch, kind: 'person' | 'other'): boolean => {
@@ -162,15 +180,23 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
     if (source === 'place') {
       // a title left at the front ("City Manager Ott") or a person's name is not a place
       if (stripTitles(phrase) !== phrase) return;
+      // "City of Alameda" is the city as a body politic
+      if (/^(?:City|Town|County|Village|State|Province) of\b/.test(phrase)) return;
       locations.add(phrase);
       return;
     }
+    // a fund or a plan is money or paper, not a body
+    if (/\b(?:Fund|Account|Budget|Plan|Program|Programme|Project|Report|Organization)$/.test(phrase)) return;
     if (stripTitles(phrase) === phrase && !/^\p{Ll}/u.test(phrase)) orgs.add(phrase);
   };
 
   for (const m of json(doc.people())) if (!skip(m, 'person')) classify(m.text, 'person');
   for (const m of json(doc.places())) if (!skip(m, 'other') && !isHeading(m.text)) classify(m.text, 'place');
   for (const m of json(doc.organizations())) if (!skip(m, 'other') && !isHeading(m.text)) classify(m.text, 'org');
+
+  // a run of names compromise read as one ("Singh-Grewal G. Da Silva") holds an initialled name the rules read
+  const initialled = rulePersons.filter((p) => /^\p{Lu}\./u.test(p));
+  for (const p of [...persons]) if (initialled.some((r) => r !== p && p.indexOf(r) > 0)) persons.delete(p);
 
   // 3. one category per name: rules beat compromise, organisations beat persons and places
   const orgKeys = new Set([...orgs].map((o) => o.toLowerCase()));
@@ -188,11 +214,12 @@ export function extractEntitiesWithVotes(text: string, votes: readonly Vote[]): 
   return {
     persons: finalise(foldSurnames(persons)),
     orgs: finalise(orgs),
-    locations: finalise(locations),
+    locations: finalise([...locations].filter((l) => !isGenericVenue(l))),
   };
 }
 
 /** Persons, organisations and locations on a page: deduplicated, trimmed, sorted. */
 export function extractEntities(text: string): Entities {
-  return extractEntitiesWithVotes(text, extractVotes(text));
+  const unwrapped = unwrapLines(text);
+  return extractEntitiesWithVotes(unwrapped, extractVotes(unwrapped));
 }

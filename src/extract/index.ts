@@ -1,16 +1,13 @@
-import { type Entities, extractEntitiesWithVotes } from './entities.js';
-import { type Vote, extractVotes } from './votes.js';
+import { type DocumentPageExtraction, extractDocument } from './document.js';
 
 export { type Entities, extractEntities } from './entities.js';
 export { type Vote, type VoteChoice, type VoteResult, extractVotes } from './votes.js';
+export { type DocumentVote, extractDocument } from './document.js';
 
-export interface PageExtraction {
-  entities: Entities;
-  votes: Vote[];
-}
+/** What is stored for a page (`pages.entities`, `pages.votes`; `entities_json`, `votes_json` in meetings.db). */
+export type PageExtraction = DocumentPageExtraction;
 
-/** Entities and votes of one page of text. Votes are found once and reused for the entities. */
+/** Entities and votes of one page of text, read as a document of one page. */
 export function extractPage(text: string): PageExtraction {
-  const votes = extractVotes(text);
-  return { entities: extractEntitiesWithVotes(text, votes), votes };
+  return extractDocument([text])[0]!;
 }

@@ -5,14 +5,21 @@ import type { PageExtraction } from './index.js';
 
 const workerScript = fileURLToPath(new URL('./thread-worker.ts', import.meta.url));
 
+/** One document's page texts in order, with their page numbers. */
+export interface DocumentText {
+  pages: string[];
+  pageNumbers: number[];
+}
+
 interface Pending {
-  resolve(results: PageExtraction[]): void;
+  resolve(results: PageExtraction[][]): void;
   reject(error: Error): void;
 }
 
 /**
- * Entity and vote extraction on `size` worker threads: the pages of a batch are spread over them,
- * so extraction uses every core and the activity's event loop stays free for heartbeats.
+ * Entity and vote extraction on `size` worker threads: the documents of a batch are spread over
+ * them (each document whole on one thread, since votes and names are read per document), so
+ * extraction uses every core and the activity's event loop stays free for heartbeats.
  */
 export class ExtractionThreads {
   private readonly threads: { worker: Worker; pending: Map<number, Pending> }[] = [];
@@ -20,21 +27,36 @@ export class ExtractionThreads {
 
   constructor(private readonly size: number) {}
 
+  /** Pages read each on its own (no document around them), in the order given. */
   async extract(texts: string[]): Promise<PageExtraction[]> {
+    const results = await this.extractDocuments(texts.map((text) => ({ pages: [text], pageNumbers: [1] })));
+    return results.map((pages) => pages[0]!);
+  }
+
+  /** Per document, per page, in the order given. */
+  async extractDocuments(documents: DocumentText[]): Promise<PageExtraction[][]> {
     this.start();
-    const share = Math.ceil(texts.length / this.threads.length);
-    const parts = await Promise.all(
-      this.threads.map((thread, i) => {
-        const slice = texts.slice(i * share, (i + 1) * share);
-        if (slice.length === 0) return Promise.resolve([]);
+    // the largest documents first, each to the thread with the fewest pages so far
+    const shares = this.threads.map(() => ({ indexes: [] as number[], pages: 0 }));
+    const order = documents.map((_, i) => i).sort((a, b) => documents[b]!.pages.length - documents[a]!.pages.length);
+    for (const i of order) {
+      const share = shares.reduce((min, s) => (s.pages < min.pages ? s : min));
+      share.indexes.push(i);
+      share.pages += documents[i]!.pages.length;
+    }
+    const results: PageExtraction[][] = new Array(documents.length);
+    await Promise.all(
+      this.threads.map((thread, t) => {
+        const { indexes } = shares[t]!;
+        if (indexes.length === 0) return Promise.resolve();
         const id = this.nextId++;
-        return new Promise<PageExtraction[]>((resolve, reject) => {
+        return new Promise<PageExtraction[][]>((resolve, reject) => {
           thread.pending.set(id, { resolve, reject });
-          thread.worker.postMessage({ id, texts: slice });
-        });
+          thread.worker.postMessage({ id, documents: indexes.map((i) => documents[i]) });
+        }).then((parts) => parts.forEach((part, k) => (results[indexes[k]!] = part)));
       }),
     );
-    return parts.flat();
+    return results;
   }
 
   async close(): Promise<void> {
@@ -46,7 +68,7 @@ export class ExtractionThreads {
     const script = compiledScript(workerScript);
     for (let i = 0; i < this.size; i++) {
       const thread = { worker: new Worker(script), pending: new Map<number, Pending>() };
-      thread.worker.on('message', (reply: { id: number; results: PageExtraction[] }) => {
+      thread.worker.on('message', (reply: { id: number; results: PageExtraction[][] }) => {
         thread.pending.get(reply.id)?.resolve(reply.results);
         thread.pending.delete(reply.id);
       });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Vote, extractEntities, extractPage, extractVotes } from '../../src/extract/index.js';
+import { type Vote, extractDocument, extractEntities, extractPage, extractVotes } from '../../src/extract/index.js';
+import { ExtractionThreads } from '../../src/extract/threads.js';
 
 const CALL_TO_ORDER = [
   'CITY OF SPRINGFIELD',
@@ -349,6 +350,8 @@ describe('extractPage', () => {
     const page = extractPage(text);
     expect(page.votes).toEqual([
       {
+        motion: 'Motion by Council Member Ortiz, seconded by Council Member Ramirez',
+        page: 1,
         motion_by: 'Ortiz',
         seconded_by: 'Ramirez',
         result: 'passed',
@@ -379,6 +382,193 @@ describe('extractPage', () => {
     for (const input of inputs) {
       const votes = extractVotes(input);
       expect(Array.isArray(votes)).toBe(true);
+    }
+  });
+});
+
+describe('council formats', () => {
+  const pairs = (vote: Vote) => vote.individual_votes.map((v) => `${v.name}:${v.vote}`);
+
+  it('turns a name list with initials into individual votes: "Yeas: Mayor A. Smith, B. Jones, C. Lee"', () => {
+    const vote = only(extractVotes('Yeas: Mayor A. Smith, B. Jones, C. Lee\nNays: D. Park\nMotion carried.'));
+    expect(pairs(vote)).toEqual(['A. Smith:aye', 'B. Jones:aye', 'C. Lee:aye', 'D. Park:nay']);
+    expect(vote.tally).toEqual({ ayes: 3, nays: 1, abstain: 0, absent: 0 });
+  });
+
+  it('reads a recorded vote printed without commas: "Yeas: R. Tremblay A. Okonkwo B. van Holst H.L. Marchand (4)"', () => {
+    const vote = only(extractVotes('Moved by Councillor R. Tremblay\nSeconded by Councillor A. Okonkwo\nYeas: R. Tremblay A. Okonkwo B. van Holst H.L. Marchand (4)\nNays: D. O\'Neill (1)\nMotion Passed'));
+    expect(vote.motion_by).toBe('R. Tremblay');
+    expect(vote.seconded_by).toBe('A. Okonkwo');
+    expect(pairs(vote)).toEqual(['R. Tremblay:aye', 'A. Okonkwo:aye', 'B. van Holst:aye', 'H.L. Marchand:aye', "D. O'Neill:nay"]);
+  });
+
+  it('keeps particle, hyphenated and apostrophe surnames whole: "de la Cruz", "Smith-Jones", "O\'Neill"', () => {
+    const vote = only(extractVotes("Ayes: Council Members de la Cruz, Smith-Jones, O'Neill and Mayor van der Berg.\nNoes: None.\nMotion carried 4-0."));
+    expect(vote.individual_votes.map((v) => v.name)).toEqual(['de la Cruz', 'Smith-Jones', "O'Neill", 'van der Berg']);
+    expect(extractEntities("Mayor Marisol de la Cruz thanked Carol Smith-Jones and Councillor O'Neill.").persons).toEqual(['Carol Smith-Jones', 'Marisol de la Cruz', "O'Neill"]);
+  });
+
+  it('reads the UK "Proposed by: / Seconded by:" layout with a "For / Against / Abstained" count', () => {
+    const vote = only(extractVotes('It was RESOLVED that the minutes be approved.\nProposed by: Cllr Ashworth        Seconded by: Cllr Mortimer\nFor: 7    Against: 0    Abstained: 1'));
+    expect(vote).toMatchObject({ motion_by: 'Ashworth', seconded_by: 'Mortimer', result: 'passed', tally: { ayes: 7, nays: 0, abstain: 1, absent: 0 } });
+  });
+
+  it('reads "Cllr. X proposed, seconded by Cllr. Y" and a motion that falls without a seconder', () => {
+    const votes = extractVotes(
+      'Cllr. Howard-Evans proposed, seconded by Cllr. de Souza, that the Council raise no objection. Carried, 5 in favour, 1 against.\n' +
+        'Cllr. Higgs proposed that the Council request a 20 mph limit. There was no seconder and the proposal fell.',
+    );
+    expect(votes.map((v) => [v.motion_by, v.seconded_by, v.result, v.tally.ayes, v.tally.nays])).toEqual([
+      ['Howard-Evans', 'de Souza', 'passed', 5, 1],
+      ['Higgs', null, 'failed', 0, 0],
+    ]);
+  });
+
+  it('reads the county-board sentence "adopted by a vote of (3-1) with Supervisors A, B and C voting in favor"', () => {
+    const vote = only(
+      extractVotes(
+        'Supervisor Delacroix moved that the Board approve the agreement. The motion was adopted by a vote of (3-1) with Supervisors Delacroix, Lyle and Okoro voting in favor of the motion; Supervisor Pruitt voting against the motion.',
+      ),
+    );
+    expect(vote).toMatchObject({ motion_by: 'Delacroix', seconded_by: null, result: 'passed', tally: { ayes: 3, nays: 1, abstain: 0, absent: 0 } });
+    expect(pairs(vote)).toEqual(['Delacroix:aye', 'Lyle:aye', 'Okoro:aye', 'Pruitt:nay']);
+  });
+
+  it('reads a per-member roll call whose last entry wraps to the next line ("... and Mayor de la\\nCruz: Aye")', () => {
+    const text =
+      'Councilmember Tran moved approval; Councilmember Hargrove seconded the motion, which carried by the following roll call vote:\n' +
+      'Councilmembers Tran: Aye; Whitfield: Aye; Hargrove: No; and Mayor de la\nCruz: Aye. Ayes: 3. Noes: 1.';
+    const vote = only(extractVotes(text));
+    expect(pairs(vote)).toEqual(['Tran:aye', 'Whitfield:aye', 'Hargrove:nay', 'de la Cruz:aye']);
+    expect(vote.tally).toEqual({ ayes: 3, nays: 1, abstain: 0, absent: 0 });
+  });
+});
+
+describe('extractDocument', () => {
+  const ROLL_CALL = [
+    'MINUTES OF THE REGULAR MEETING',
+    'ROLL CALL - Present: Council Members Maria Ortiz, Ramirez, Chen and Mayor Ashcraft.',
+    'Absent: Council Member Kowalski.',
+  ].join('\n');
+
+  it('fills in a "Motion carried unanimously" on page 3 from the roll call on page 1, and keeps the vote on its page', () => {
+    const pages = [ROLL_CALL, 'Staff presented the budget.', 'Motion by Council Member Ramirez, seconded by Council Member Chen. Motion carried unanimously.'];
+    const result = extractDocument(pages);
+    expect(result[0]!.votes).toEqual([]);
+    expect(result[2]!.votes).toEqual([
+      {
+        motion: 'Motion by Council Member Ramirez, seconded by Council Member Chen',
+        page: 3,
+        motion_by: 'Ramirez',
+        seconded_by: 'Chen',
+        result: 'passed',
+        tally: { ayes: 4, nays: 0, abstain: 0, absent: 1 },
+        individual_votes: [
+          { name: 'Kowalski', vote: 'absent' },
+          { name: 'Maria Ortiz', vote: 'aye' },
+          { name: 'Ramirez', vote: 'aye' },
+          { name: 'Chen', vote: 'aye' },
+          { name: 'Ashcraft', vote: 'aye' },
+        ],
+      },
+    ]);
+  });
+
+  it('reads a vote that runs over a page break whole, past the running header, on the page where it starts', () => {
+    const header = (n: number) => `Regular Meeting\nSpringfield City Council\nMarch 4, 2025      ${n}\n`;
+    const pages = [
+      `${header(1)}\n${ROLL_CALL}\nMotion by Council Member Chen, seconded by Mayor Ashcraft, to adopt the resolution.\nAyes: Council Members Maria Ortiz, Ramirez,`,
+      `${header(2)}\nChen and Mayor Ashcraft - 4.\nNoes: None.\nAbsent: Council Member Kowalski - 1.\nThe motion carried 4-0.`,
+    ];
+    const result = extractDocument(pages);
+    expect(result[1]!.votes).toEqual([]);
+    const [vote] = result[0]!.votes;
+    expect(vote).toMatchObject({ page: 1, motion_by: 'Chen', seconded_by: 'Ashcraft', result: 'passed', tally: { ayes: 4, nays: 0, abstain: 0, absent: 1 } });
+    expect(vote!.individual_votes.map((v) => v.name)).toEqual(['Maria Ortiz', 'Ramirez', 'Chen', 'Ashcraft', 'Kowalski']);
+  });
+
+  it('resolves "Ortiz" and "M. Ortiz" to the "Council Member Maria Ortiz" of the same document, in entities and votes', () => {
+    const pages = [ROLL_CALL, 'Ortiz asked about the schedule.\nMotion by M. Ortiz, seconded by Chen. Motion carried 4-0.'];
+    const result = extractDocument(pages);
+    expect(result[1]!.entities.persons).toEqual(['Chen', 'Maria Ortiz']);
+    expect(result[1]!.votes[0]!.motion_by).toBe('Maria Ortiz');
+    expect(result[1]!.votes[0]!.individual_votes).toContainEqual({ name: 'Maria Ortiz', vote: 'aye' });
+  });
+
+  it('leaves a surname alone when two people in the document could own it', () => {
+    const pages = ['Maria Ortiz and Luis Ortiz spoke in public comment.', 'Council Member Ortiz responded.'];
+    expect(extractDocument(pages)[1]!.entities.persons).toEqual(['Ortiz']);
+  });
+
+  it('counts a member who arrives after the roll call from then on', () => {
+    const pages = [`${ROLL_CALL}\nMotion by Ramirez, seconded by Chen, to approve the agenda. Motion carried unanimously.`, 'Council Member Kowalski arrived at 7:15 p.m.\nMotion by Chen, seconded by Ramirez, to adjourn. Motion carried unanimously.'];
+    const result = extractDocument(pages);
+    expect(result[0]!.votes[0]!.tally).toEqual({ ayes: 4, nays: 0, abstain: 0, absent: 1 });
+    expect(result[1]!.votes[0]!.tally).toEqual({ ayes: 5, nays: 0, abstain: 0, absent: 0 });
+  });
+
+  it('names the ayes of "MOTION PASSED: 4-1 Chen no" from the roll call, and the absentee', () => {
+    const pages = [`${ROLL_CALL}\nMOTION: Council Member Ramirez moved, seconded by Mayor Ashcraft to approve the plan.\nMOTION PASSED: 3-1 Chen no, Kowalski absent`];
+    const [vote] = extractDocument(pages)[0]!.votes;
+    expect(vote!.tally).toEqual({ ayes: 3, nays: 1, abstain: 0, absent: 1 });
+    expect(vote!.individual_votes).toEqual(
+      expect.arrayContaining([
+        { name: 'Chen', vote: 'nay' },
+        { name: 'Kowalski', vote: 'absent' },
+        { name: 'Maria Ortiz', vote: 'aye' },
+        { name: 'Ramirez', vote: 'aye' },
+        { name: 'Ashcraft', vote: 'aye' },
+      ]),
+    );
+  });
+
+  it('gives the main motion its own result after a vote on an amendment', () => {
+    const text = [
+      ROLL_CALL,
+      'It was MOVED by Chen, seconded by Ramirez, to approve the expenditure of $1,500.',
+      'It was MOVED by Ashcraft, seconded by Ramirez, to amend the motion making the expenditure $2,000. Unanimously carried by voice vote.',
+      'The question was called for a vote on the motion, as amended. Carried by 3-1 voice vote, Ortiz voting nay.',
+    ].join('\n');
+    const votes = extractDocument([text])[0]!.votes;
+    expect(votes.map((v) => [v.motion_by, v.result, v.tally.ayes, v.tally.nays])).toEqual([
+      ['Chen', 'passed', 3, 1],
+      ['Ashcraft', 'passed', 4, 0],
+    ]);
+    expect(votes[0]!.individual_votes).toContainEqual({ name: 'Maria Ortiz', vote: 'nay' });
+  });
+
+  it('does not invent individual votes for a bare "Motion Passed"', () => {
+    const [vote] = extractDocument([`${ROLL_CALL}\nMoved by: Chen\nSeconded by: Ramirez\nThat the meeting adjourn.\nMotion Passed`])[0]!.votes;
+    expect(vote).toMatchObject({ motion_by: 'Chen', seconded_by: 'Ramirez', result: 'passed', tally: { ayes: 0, nays: 0, abstain: 0, absent: 0 }, individual_votes: [] });
+  });
+
+  it('numbers the votes with the page numbers given, for documents with unreadable pages left out', () => {
+    const result = extractDocument(['Intro.', 'Motion by Chen, seconded by Ramirez. Motion carried 4-0.'], { pageNumbers: [1, 3] });
+    expect(result[1]!.votes[0]!.page).toBe(3);
+  });
+
+  it('returns one empty extraction per empty page', () => {
+    expect(extractDocument(['', ''])).toEqual([
+      { entities: { persons: [], orgs: [], locations: [] }, votes: [] },
+      { entities: { persons: [], orgs: [], locations: [] }, votes: [] },
+    ]);
+  });
+});
+
+describe('ExtractionThreads', () => {
+  it('reads each document whole on a worker thread and returns the results in the order given', async () => {
+    const documents = [
+      { pages: ['ROLL CALL - Present: Council Members Ortiz, Chen and Mayor Lee.', 'Motion by Chen, seconded by Ortiz. Motion carried unanimously.'], pageNumbers: [1, 2] },
+      { pages: ['Mayor Diaz spoke.'], pageNumbers: [4] },
+      { pages: ['Present: Kim, Park.\nMotion by Kim, seconded by Park. Motion carried 2-0.', '', 'Adjourned.'], pageNumbers: [1, 2, 3] },
+    ];
+    const threads = new ExtractionThreads(2);
+    try {
+      const results = await threads.extractDocuments(documents);
+      expect(results).toEqual(documents.map((d) => extractDocument(d.pages, { pageNumbers: d.pageNumbers })));
+      expect(results[0]![1]!.votes[0]).toMatchObject({ page: 2, tally: { ayes: 3, nays: 0, abstain: 0, absent: 0 } });
+    } finally {
+      await threads.close();
     }
   });
 });
