@@ -1,6 +1,6 @@
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixtureOptions, StartPlatformFixture } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixtureOptions, type StartPlatformFixture } from './types.js';
 
 /**
  * A small CivicClerk client, "millbrook" (a Pacific-time town), as CivicClerk's public OData API
@@ -73,7 +73,7 @@ export const startCivicclerkFixture: StartPlatformFixture = async (options: Plat
       })),
   );
 
-  return {
+  return platformFixture({
     fetcher: 'civicclerk',
     baseUrl: base,
     settings: { time_zone: TIME_ZONE },
@@ -81,9 +81,7 @@ export const startCivicclerkFixture: StartPlatformFixture = async (options: Plat
     expected,
     expectedRejected: REJECTED_EVENT_IDS.length,
     servers: [api],
-    pdfsSent: () => api.pdfsSent(),
-    close: () => api.close(),
-  };
+  });
 };
 
 async function answerApi(request: FixtureRequest): Promise<FixtureReply | undefined> {

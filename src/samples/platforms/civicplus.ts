@@ -1,6 +1,6 @@
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixture, PlatformFixtureOptions } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixture, type PlatformFixtureOptions } from './types.js';
 
 /**
  * "Fairview", a small city on CivicPlus (CivicEngage), as its Agenda Center search answers:
@@ -76,7 +76,7 @@ export const startCivicplusFixture = async (options: CivicplusFixtureOptions = {
     if (posting.minutes) expected.push({ kind: 'minutes', meeting: posting.category.name, date: posting.date, url: `${site.url}${viewFile('Minutes', posting)}` });
   }
 
-  return {
+  return platformFixture({
     fetcher: 'civicplus',
     baseUrl: site.url,
     settings: {},
@@ -84,11 +84,7 @@ export const startCivicplusFixture = async (options: CivicplusFixtureOptions = {
     expected,
     expectedRejected: REJECTED_POSTING_IDS.length,
     servers: [site, city],
-    pdfsSent: () => site.pdfsSent() + city.pdfsSent(),
-    close: async () => {
-      await Promise.all([site.close(), city.close()]);
-    },
-  };
+  });
 };
 
 /** "/AgendaCenter/ViewFile/Agenda/_01142020-101". */

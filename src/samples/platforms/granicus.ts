@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixtureOptions, StartPlatformFixture } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixtureOptions, type StartPlatformFixture } from './types.js';
 
 /**
  * "Rivertown", a city whose meetings are on Granicus, as its ViewPublisher page
@@ -83,7 +83,7 @@ export const startGranicusFixture: StartPlatformFixture = async (options: Platfo
     if (clip.minutesDocId) expected.push({ kind: 'minutes', meeting: clip.body, date: clip.date, url: `http:${minutesLink(host, clip)}` });
   }
 
-  return {
+  return platformFixture({
     fetcher: 'granicus',
     baseUrl: `${site.url}/ViewPublisher.php?view_id=${VIEW_ID}`,
     settings: {},
@@ -91,11 +91,7 @@ export const startGranicusFixture: StartPlatformFixture = async (options: Platfo
     expected,
     expectedRejected: REJECTED_CLIP_IDS.length,
     servers: [site, files],
-    pdfsSent: () => site.pdfsSent() + files.pdfsSent(),
-    close: async () => {
-      await Promise.all([site.close(), files.close()]);
-    },
-  };
+  });
 };
 
 /** "//host/AgendaViewer.php?view_id=1&clip_id=301", protocol-relative as Granicus writes it. */

@@ -1,6 +1,6 @@
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixtureOptions, StartPlatformFixture } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixtureOptions, type StartPlatformFixture } from './types.js';
 
 /**
  * "Oakdale", a town whose website has one "Agendas & Minutes" page, as many small towns do: a
@@ -78,7 +78,7 @@ export const startHttpIndexFixture: StartPlatformFixture = async (options: Platf
     date: p.date,
     url: `${site.url}${documentPath(p)}`,
   }));
-  return {
+  return platformFixture({
     fetcher: 'http-index',
     baseUrl: `${site.url}${PAGE}`,
     settings: { ...SETTINGS },
@@ -86,9 +86,7 @@ export const startHttpIndexFixture: StartPlatformFixture = async (options: Platf
     expected,
     expectedRejected: REJECTED_POSTING_IDS.length,
     servers: [site],
-    pdfsSent: () => site.pdfsSent(),
-    close: () => site.close(),
-  };
+  });
 };
 
 async function answerTownSite(request: FixtureRequest): Promise<FixtureReply | undefined> {

@@ -1,6 +1,6 @@
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixtureOptions, StartPlatformFixture } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixtureOptions, type StartPlatformFixture } from './types.js';
 
 /**
  * A small Legistar client, "lakeport", as the Legistar Web API serves it: `GET /v1/lakeport/events`
@@ -81,7 +81,7 @@ export const startLegistarFixture: StartPlatformFixture = async (options: Platfo
     throw error;
   });
 
-  return {
+  return platformFixture({
     fetcher: 'legistar',
     baseUrl: `${api.url}/v1/${CLIENT}`,
     settings: {},
@@ -89,11 +89,7 @@ export const startLegistarFixture: StartPlatformFixture = async (options: Platfo
     expected,
     expectedRejected: REJECTED_EVENT_IDS.length,
     servers: [api, files],
-    pdfsSent: () => api.pdfsSent() + files.pdfsSent(),
-    close: async () => {
-      await Promise.all([api.close(), files.close()]);
-    },
-  };
+  });
 };
 
 /** "/lakeport/meetings/2023/1/1101_A_City_Council_23-01-10_Meeting_Agenda.pdf", as Granicus names them. */

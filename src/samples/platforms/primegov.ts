@@ -1,7 +1,7 @@
 import type { DocumentKind } from '../../db/schema.js';
 import { fixturePdf } from './documents.js';
 import { startFixtureServer, type FixtureReply, type FixtureRequest } from './fixture-server.js';
-import type { ExpectedDocument, PlatformFixtureOptions, StartPlatformFixture } from './types.js';
+import { platformFixture, type ExpectedDocument, type PlatformFixtureOptions, type StartPlatformFixture } from './types.js';
 
 /**
  * A small PrimeGov portal, "bayside", as PrimeGov's public portal API serves it:
@@ -84,7 +84,7 @@ export const startPrimegovFixture: StartPlatformFixture = async (options: Platfo
       })),
   );
 
-  return {
+  return platformFixture({
     fetcher: 'primegov',
     baseUrl: portal.url,
     settings: {},
@@ -92,11 +92,7 @@ export const startPrimegovFixture: StartPlatformFixture = async (options: Platfo
     expected,
     expectedRejected: REJECTED_MEETING_IDS.length,
     servers: [portal, blobs],
-    pdfsSent: () => portal.pdfsSent() + blobs.pdfsSent(),
-    close: async () => {
-      await Promise.all([portal.close(), blobs.close()]);
-    },
-  };
+  });
 };
 
 function answerPortal(request: FixtureRequest, blobsUrl: string): FixtureReply | undefined {

@@ -41,3 +41,14 @@ export interface PlatformFixtureOptions {
 }
 
 export type StartPlatformFixture = (options?: PlatformFixtureOptions) => Promise<PlatformFixture>;
+
+/** A fixture's servers answer for its PDFs sent and its closing; the rest it describes itself. */
+export function platformFixture(description: Omit<PlatformFixture, 'pdfsSent' | 'close'>): PlatformFixture {
+  return {
+    ...description,
+    pdfsSent: () => description.servers.reduce((sum, server) => sum + server.pdfsSent(), 0),
+    close: async () => {
+      await Promise.all(description.servers.map((server) => server.close()));
+    },
+  };
+}
