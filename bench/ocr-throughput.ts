@@ -3,7 +3,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Db } from '../src/db/connect.js';
+import { OCR_PAGE_SEGMENTATION } from '../src/ocr/languages.js';
 import { isNativeTesseractAvailable, NativeTesseractEngine } from '../src/ocr/native-tesseract.js';
+import { planPageImage, type PageImagePlan } from '../src/ocr/resolution.js';
+import { extractScanToPgm } from '../src/pdf/scan-image.js';
 import { detectRenderer, renderPageToPgm } from '../src/pdf/render.js';
 import type { PageSizePoints } from '../src/pdf/render-budget.js';
 import { readTextLayer } from '../src/pdf/text-layer.js';
@@ -25,9 +28,11 @@ export function ocrShape(pages: number): CorpusShape {
 /**
  * (a) OCR throughput. The pipeline OCRs a site of image-only pages with CLERK_OCR_CONCURRENCY =
  * nproc; its pages/s is taken over the OCR stage only (earliest ocrPage start to latest finish in
- * job_tracking). The baseline is raw `tesseract <pgm> stdout` (OMP_THREAD_LIMIT=1), nproc at once,
- * over the same pages pre-rendered to PGM once (untimed). Order: baseline, pipeline, baseline;
- * the ratio uses the mean baseline, so drift on a noisy machine hits both sides.
+ * job_tracking). The baseline is raw tesseract (OMP_THREAD_LIMIT=1) with the pipeline's own
+ * arguments (languages, page segmentation, resolution, text and TSV output), nproc at once, over
+ * the same pages pre-rendered to PGM once (untimed) exactly as the activity renders them: at the
+ * scan's own resolution. Order: baseline, pipeline, baseline; the ratio uses the mean baseline,
+ * so drift on a noisy machine hits both sides.
  */
 export async function ocrThroughput(options: { pages: number; log: Log }): Promise<BenchOutcome> {
   const { log } = options;
@@ -45,36 +50,45 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
     const recognize = NativeTesseractEngine.prototype.recognize;
     NativeTesseractEngine.prototype.recognize = async function (this: NativeTesseractEngine, ...args: Parameters<typeof recognize>) {
       const t0 = performance.now();
-      const text = await recognize.apply(this, args);
+      const result = await recognize.apply(this, args);
       inPipeline.push((performance.now() - t0) / 1000);
-      return text;
+      return result;
     };
     defer(async () => {
       NativeTesseractEngine.prototype.recognize = recognize;
     });
-    const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc), CLERK_OCR_ENGINE: 'tesseract', CLERK_PDF_RENDERER: 'pdftoppm' });
+    const stack = await startBenchStack({ CLERK_OCR_CONCURRENCY: String(nproc), CLERK_OCR_ENGINE: 'tesseract', CLERK_PDF_RENDERER: 'auto' });
     removeAtExit(stack.root);
     defer(() => stack.close());
     const site = await serveCorpusSite(stack, corpus, SUBDOMAIN);
     defer(() => site.server.close());
 
-    // The baseline's input: every page rendered once, exactly as the OCR activity renders it.
+    // The baseline's input: every page rendered once, exactly as the OCR activity renders it (at
+    // the scan's own resolution, which the text-layer pass finds; read here untimed).
+    const pages: RenderJob[] = [];
+    for (const doc of corpus.documents) {
+      const pdfPath = path.join(corpus.dir, doc.path);
+      const layer = await readTextLayer(pdfPath, { timeoutMs: RENDER_TIMEOUT_MS });
+      for (const { page, size, scan } of layer.pages) {
+        const { ocr } = stack.config;
+        const plan = planPageImage({ scanPpi: scan?.ppi, size }, { defaultDpi: ocr.dpi, maxScanDpi: ocr.maxScanDpi, maxPixels: ocr.maxRenderPixels, extractScans: ocr.renderer === 'auto' });
+        pages.push({ pdfPath, page, plan, ...(size ? { pageSize: size } : {}) });
+      }
+    }
     const pgmDir = await fs.mkdtemp(path.join(os.tmpdir(), 'clerk-bench-pgm-'));
     removeAtExit(pgmDir);
     defer(() => fs.rm(pgmDir, { recursive: true, force: true }));
-    const pgms: string[] = [];
+    const pgms: OcrJob[] = [];
     const renderStarted = performance.now();
-    for (const doc of corpus.documents) {
-      for (let page = 1; page <= doc.pageCount; page++) {
-        const outPath = path.join(pgmDir, `${pgms.length}.pgm`);
-        await renderPageToPgm(path.join(corpus.dir, doc.path), page, { dpi: stack.config.ocr.dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm' });
-        pgms.push(outPath);
-      }
+    for (const job of pages) {
+      const outPath = path.join(pgmDir, `${pgms.length}.pgm`);
+      await pageImage(job, outPath);
+      pgms.push({ pgmPath: outPath, dpi: job.plan.dpi });
     }
     const renderSecondsPerPage = (performance.now() - renderStarted) / 1000 / pgms.length;
     // Untimed warm-up, one page per lane at once: tesseract and its model in the page cache, and
     // every core busy once (the first parallel burst on a VM runs measurably slower).
-    await Promise.all(pgms.slice(0, nproc).map((pgm) => tesseract(pgm)));
+    await Promise.all(pgms.slice(0, nproc).map((job) => tesseract(job)));
 
     log('ocr: baseline 1 (raw tesseract)');
     const baseline1 = await rawTesseract(pgms, nproc);
@@ -88,14 +102,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
     log(`ocr: baseline 2 ${baseline2.wallSeconds.toFixed(2)} s; render + tesseract loop`);
     // Diagnostics: the same domain functions the activity calls (render, then tesseract) in a plain
     // loop, so the report can tell rendering's cost from orchestration's.
-    // Page sizes come from the text-layer pass in the pipeline too; read them here untimed.
-    const pages: RenderJob[] = [];
-    for (const doc of corpus.documents) {
-      const pdfPath = path.join(corpus.dir, doc.path);
-      const layer = await readTextLayer(pdfPath, { timeoutMs: RENDER_TIMEOUT_MS });
-      for (const { page, size } of layer.pages) pages.push({ pdfPath, page, ...(size ? { pageSize: size } : {}) });
-    }
-    const renderAndOcr = await renderAndTesseract(pages, nproc, pgmDir, stack.config.ocr.dpi);
+    const renderAndOcr = await renderAndTesseract(pages, nproc, pgmDir);
     log(`ocr: render + tesseract loop ${renderAndOcr.toFixed(2)} s`);
 
     const times = await jobTimes(stack.db, SUBDOMAIN);
@@ -114,7 +121,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
 
     return {
       benchmark: 'ocr-throughput',
-      sizes: { pages: corpus.totalPages, documents: shape.documents, pagesPerDocument: shape.pagesPerDocument, parallelism: nproc, dpi: stack.config.ocr.dpi },
+      sizes: { pages: corpus.totalPages, documents: shape.documents, pagesPerDocument: shape.pagesPerDocument, parallelism: nproc, dpi: pgms[0]?.dpi ?? stack.config.ocr.dpi, scansTakenOut: pages.filter((p) => p.plan.source === 'scan').length },
       metrics: {
         pipelineOcrStageSeconds: round(ocrStageSeconds),
         pipelinePagesPerSecond: round(pipelinePagesPerSecond),
@@ -126,7 +133,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
         baseline2Seconds: round(baseline2.wallSeconds),
         rawPagesPerSecond: round(rawPagesPerSecond),
         rawSecondsPerPageMean: round(mean([...baseline1.perPage, ...baseline2.perPage])),
-        renderSecondsPerPage: round(renderSecondsPerPage),
+        imageSecondsPerPage: round(renderSecondsPerPage),
         renderAndTesseractLoopSeconds: round(renderAndOcr),
         pipelineOverRenderAndTesseractLoop: round(pipelinePagesPerSecond / (corpus.totalPages / renderAndOcr), 3),
         readTextLayerSecondsInOcrWindow: round(textLayerInWindow),
@@ -140,7 +147,7 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
       },
       ok: true,
       notes: [
-        'pipeline time per page includes rendering (pdftoppm) and bookkeeping; the baseline has pre-rendered PGMs',
+        "pipeline time per page includes getting the page image (the scan taken out with pdfimages, or a pdftoppm render) and bookkeeping; the baseline has the images made beforehand and runs tesseract with the pipeline's arguments",
         'pipelineOverRenderAndTesseractLoop: the pipeline against a plain loop that also renders each page (diagnostic: orchestration alone)',
         `readTextLayer activities share the ${nproc} OCR slots; ${round(textLayerInWindow)} s of them ran inside the OCR window`,
       ],
@@ -165,8 +172,13 @@ async function overlapSeconds(stack: { db: Db }, jobType: string, from: Date, to
   return total / 1000;
 }
 
+interface OcrJob {
+  pgmPath: string;
+  dpi: number;
+}
+
 /** Raw tesseract over the PGMs, `parallelism` processes at once; wall time and each page's time. */
-async function rawTesseract(pgms: string[], parallelism: number): Promise<{ wallSeconds: number; perPage: number[] }> {
+async function rawTesseract(pgms: OcrJob[], parallelism: number): Promise<{ wallSeconds: number; perPage: number[] }> {
   const queue = [...pgms];
   const perPage: number[] = [];
   const started = performance.now();
@@ -185,27 +197,40 @@ async function rawTesseract(pgms: string[], parallelism: number): Promise<{ wall
 interface RenderJob {
   pdfPath: string;
   page: number;
+  plan: PageImagePlan;
   pageSize?: PageSizePoints;
 }
 
-async function renderAndTesseract(pages: RenderJob[], parallelism: number, dir: string, dpi: number): Promise<number> {
+/** The page's image for OCR, as the activity gets it: a scan taken out as it is, or a render. */
+async function pageImage(job: RenderJob, outPath: string): Promise<void> {
+  if (job.plan.source === 'scan' && (await extractScanToPgm(job.pdfPath, job.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath }))) return;
+  await renderPageToPgm(job.pdfPath, job.page, { dpi: job.plan.dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm', ...(job.pageSize ? { pageSize: job.pageSize } : {}) });
+}
+
+async function renderAndTesseract(pages: RenderJob[], parallelism: number, dir: string): Promise<number> {
   const queue = [...pages];
   const started = performance.now();
   const lane = async (laneNumber: number) => {
     const outPath = path.join(dir, `lane-${laneNumber}.pgm`);
     for (let next = queue.shift(); next; next = queue.shift()) {
-      await renderPageToPgm(next.pdfPath, next.page, { dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm', ...(next.pageSize ? { pageSize: next.pageSize } : {}) });
-      await tesseract(outPath);
+      await pageImage(next, outPath);
+      await tesseract({ pgmPath: outPath, dpi: next.plan.dpi });
     }
   };
   await Promise.all(Array.from({ length: parallelism }, (_, i) => lane(i)));
   return (performance.now() - started) / 1000;
 }
 
-/** `tesseract <pgm> stdout -l eng` with one OpenMP thread, as the native engine runs it. */
-function tesseract(pgmPath: string): Promise<string> {
+/**
+ * `tesseract <pgm> <out> -l eng --psm 3 --dpi N txt tsv` with one OpenMP thread: the native
+ * engine's own run for an upright page (text and word confidences, written to files).
+ */
+function tesseract(job: OcrJob): Promise<string> {
+  const { pgmPath, dpi } = job;
+  const outBase = `${pgmPath}.raw`;
+  const args = [pgmPath, outBase, '-l', 'eng', '--psm', String(OCR_PAGE_SEGMENTATION), '--dpi', String(dpi), 'txt', 'tsv'];
   return new Promise((resolve, reject) => {
-    const child = spawn('tesseract', [pgmPath, 'stdout', '-l', 'eng'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } });
+    const child = spawn('tesseract', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -2,7 +2,7 @@
  * clerk's benchmarks. Each reports a ratio against a baseline measured in the same run, because
  * the machines they run on are noisy. See docs/BENCHMARKS.md.
  *
- *   tsx bench/run.ts [ocr|overhead|scale|extraction|all] [--json] [--pages N] [--scale-pages N]
+ *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|all] [--json] [--pages N] [--scale-pages N]
  *                    [--ocr-pages N] [--overhead-pages N]
  *
  * --pages N sets the size of the selected ocr or overhead benchmark (with `all`, of both);
@@ -25,7 +25,7 @@ export type Log = (line: string) => void;
 
 /** What a benchmark returns; run.ts adds the date and the machine. */
 export interface BenchOutcome {
-  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction';
+  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer';
   sizes: Record<string, number>;
   metrics: Record<string, number | string | boolean | null>;
   ratio?: { value: number; target: string; meets: boolean; definition: string };
@@ -51,7 +51,7 @@ interface Machine {
 }
 
 const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000 };
-const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction'] as const;
+const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface Options {
@@ -63,7 +63,7 @@ interface Options {
 }
 
 function usage(): string {
-  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N]';
+  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N]';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -184,6 +184,8 @@ async function main(): Promise<number> {
     scale: () => scale({ pages: options.scalePages, log }),
     // Loaded on demand: it needs neither Temporal nor Postgres.
     extraction: async () => (await import('./extraction.js')).extraction({ seconds: 3, log }),
+    'ocr-quality': async () => (await import('./ocr-quality.js')).ocrQuality({ log }),
+    'text-layer': async () => (await import('./text-layer.js')).textLayer({ pages: options.overheadPages, log }),
   };
   const startedOn = machine();
   const date = new Date().toISOString();

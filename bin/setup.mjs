@@ -58,5 +58,40 @@ if (binary) {
 } else {
   console.log('setup: no temporal CLI and no Go toolchain; the Temporal SDK will download the CLI when the dev server first starts (needs internet).');
 }
-if (!onPath('tesseract')) console.log('setup: native tesseract not found; OCR uses tesseract.js with the English model shipped on npm (slower).');
-if (!onPath('pdftoppm')) console.log('setup: pdftoppm not found; pages render with pdf.js instead (slower).');
+
+// Native OCR and PDF tools: optional (clerk falls back to tesseract.js and pdf.js) but much faster
+// and better. Installed with apt-get when missing and this runs as root on Debian/Ubuntu; otherwise
+// setup says what to install and carries on.
+const OCR_LANGUAGES = ['eng', 'spa', 'fra', 'osd'];
+const APT_PACKAGES = ['tesseract-ocr', ...OCR_LANGUAGES.map((lang) => `tesseract-ocr-${lang}`), 'poppler-utils'];
+
+function missingNativeTools() {
+  const missing = [];
+  if (!onPath('tesseract')) missing.push('tesseract');
+  else {
+    const listed = spawnSync('tesseract', ['--list-langs'], { encoding: 'utf8' }).stdout ?? '';
+    const have = new Set(listed.split('\n').slice(1).map((line) => line.trim()));
+    for (const lang of OCR_LANGUAGES) if (!have.has(lang)) missing.push(`tesseract language ${lang}`);
+  }
+  for (const tool of ['pdftoppm', 'pdftotext', 'pdfinfo', 'pdfimages']) if (!onPath(tool)) missing.push(tool);
+  return missing;
+}
+
+let missingTools = missingNativeTools();
+if (missingTools.length > 0) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!onPath('apt-get')) {
+    console.log(`setup: missing ${missingTools.join(', ')}, and apt-get is not available here; install tesseract (with the ${OCR_LANGUAGES.join(', ')} language data) and poppler-utils with this system's package manager. Until then OCR uses tesseract.js (English and French models from npm, slower) and pdf.js.`);
+  } else if (!isRoot) {
+    console.log(`setup: missing ${missingTools.join(', ')}; install them with: sudo apt-get install ${APT_PACKAGES.join(' ')}`);
+  } else {
+    console.log(`setup: installing ${APT_PACKAGES.join(' ')} with apt-get (missing: ${missingTools.join(', ')})...`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', ...APT_PACKAGES], { stdio: ['ignore', 'ignore', 'inherit'], env }) : update;
+    if (install.status !== 0) console.log(`setup: apt-get could not install them (exit code ${install.status}); install ${APT_PACKAGES.join(' ')} by hand.`);
+    missingTools = missingNativeTools();
+  }
+}
+if (!onPath('tesseract')) console.log('setup: native tesseract not found; OCR uses tesseract.js with the English and French models shipped on npm (slower; other languages need native tesseract).');
+if (!onPath('pdftoppm')) console.log('setup: poppler-utils not found; text layers are read and pages rendered with pdf.js instead (slower).');

@@ -274,7 +274,7 @@ function agendaItem(random: Random, page: number): string[] {
 }
 
 /** A small, fast, seedable PRNG, so every run generates identical bytes. */
-function mulberry32(seed: number): Random {
+export function mulberry32(seed: number): Random {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

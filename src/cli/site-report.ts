@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
 import type { Db } from '../db/connect.js';
 import type { SiteProgressRow } from '../db/schema.js';
+import { lowConfidencePages, type LowConfidencePages } from '../progress/documents.js';
 import { readProgress } from '../progress/site-progress.js';
 import { describeRun, querySiteStatus } from '../temporal/site-runs.js';
 import { webUiUrl } from '../temporal/connection.js';
@@ -19,12 +20,19 @@ export interface SiteReport {
   /** The status query's answer; null when no worker answered it. */
   query: SiteStatus | null;
   progress: SiteProgressRow | null;
+  /** OCR'd pages whose mean word confidence is low: worth a reader's look. */
+  lowConfidence: LowConfidencePages;
   webUi: string;
 }
 
 export async function siteReport(client: Client, db: Db, config: ClerkConfig, subdomain: string): Promise<SiteReport> {
   const workflowId = siteWorkflowId(subdomain);
-  const [run, query, progress] = await Promise.all([describeRun(client, workflowId), querySiteStatus(client, subdomain), readProgress(db, subdomain)]);
+  const [run, query, progress, lowConfidence] = await Promise.all([
+    describeRun(client, workflowId),
+    querySiteStatus(client, subdomain),
+    readProgress(db, subdomain),
+    lowConfidencePages(db, subdomain),
+  ]);
   return {
     subdomain,
     workflowId,
@@ -43,6 +51,7 @@ export async function siteReport(client: Client, db: Db, config: ClerkConfig, su
     },
     query: query ?? null,
     progress: progress ?? null,
+    lowConfidence,
     webUi: webUiUrl(config, workflowId),
   };
 }

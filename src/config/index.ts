@@ -30,7 +30,10 @@ export interface ClerkConfig {
   };
   ocr: {
     engine: OcrEngineChoice;
+    /** Resolution for pages that are not scans (or are scans under 100 ppi); a scan is OCRed at its own. */
     dpi: number;
+    /** The highest resolution a scan is OCRed at: finer scans are rendered down to it. */
+    maxScanDpi: number;
     concurrency: number;
     renderer: RendererChoice;
     /** Largest image a page is rendered to; bigger pages render at a lower dpi (render-budget.ts). */
@@ -74,7 +77,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     ocr: {
       engine: readChoice(env, 'CLERK_OCR_ENGINE', ['auto', 'tesseract', 'tesseract.js'] as const, 'auto'),
-      dpi: readInt(env, 'CLERK_OCR_DPI', 200, { min: 50, max: 600 }),
+      dpi: readInt(env, 'CLERK_OCR_DPI', 300, { min: 50, max: 600 }),
+      maxScanDpi: readInt(env, 'CLERK_OCR_MAX_SCAN_DPI', 600, { min: 100, max: 1200 }),
       concurrency: readInt(env, 'CLERK_OCR_CONCURRENCY', os.availableParallelism(), { min: 1, max: 256 }),
       renderer: readChoice(env, 'CLERK_PDF_RENDERER', ['auto', 'pdftoppm', 'pdfjs'] as const, 'auto'),
       maxRenderPixels: readInt(env, 'CLERK_OCR_MAX_MEGAPIXELS', 80, { min: 1, max: 1_000 }) * 1_000_000,

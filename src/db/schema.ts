@@ -124,6 +124,16 @@ export interface PagesTable {
   /** The page's size in PDF points (1/72 inch), from the text-layer pass. */
   width_pt: number | null;
   height_pt: number | null;
+  /** Set when the page is one full-page scan: its resolution, which OCR reads it at. */
+  scan_ppi: number | null;
+  /** The resolution of the image OCR read. */
+  ocr_dpi: number | null;
+  /** Tesseract's mean word confidence, 0-100. */
+  ocr_confidence: number | null;
+  /** Clockwise degrees the page was turned to read it upright; null when the engine cannot tell. */
+  ocr_rotation: number | null;
+  /** No ink on the page: recorded as blank without running OCR. */
+  blank: ColumnType<boolean, boolean | undefined, boolean>;
   entities: JSONColumnType<PageEntities | null, string | null, string | null>;
   votes: JSONColumnType<unknown[] | null, string | null, string | null>;
   /** The text hash the entities were computed from: re-extract only when the text changed. */

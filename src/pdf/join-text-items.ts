@@ -41,7 +41,7 @@ function separatorBetween(previous: PositionedText, next: PositionedText): strin
 }
 
 /** Trailing spaces off every line, runs of blank lines down to one, no blank edges. */
-function tidy(text: string): string {
+export function tidy(text: string): string {
   return text
     .split('\n')
     .map((line) => line.trimEnd())

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createCanvas } from '@napi-rs/canvas';
+import { createCanvas, type Canvas } from '@napi-rs/canvas';
 import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
 const require = createRequire(import.meta.url);
@@ -54,6 +54,11 @@ export function encodePgm(image: GrayImage): Buffer {
 }
 
 export function encodePngFromGray(image: GrayImage): Buffer {
+  return grayCanvas(image).toBuffer('image/png');
+}
+
+/** A canvas holding a grayscale image, to draw on or encode. */
+export function grayCanvas(image: GrayImage): Canvas {
   const canvas = createCanvas(image.width, image.height);
   const context = canvas.getContext('2d');
   const data = context.createImageData(image.width, image.height);
@@ -65,5 +70,5 @@ export function encodePngFromGray(image: GrayImage): Buffer {
     data.data[i + 3] = 255;
   }
   context.putImageData(data, 0, 0);
-  return canvas.toBuffer('image/png');
+  return canvas;
 }

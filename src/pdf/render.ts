@@ -5,6 +5,7 @@ import { permanentPdfError } from './errors.js';
 import { assertLooksLikePdf } from './pdf-file-check.js';
 import { runPdfChild } from './pdf-child.js';
 import { fitRenderDpi, MAX_RENDER_PIXELS, pageTooLargeError, type PageSizePoints } from './render-budget.js';
+import { runLaunched } from './launcher.js';
 import { runWithDeadline } from './subprocess.js';
 
 export type PdfRenderer = 'pdftoppm' | 'pdfjs';
@@ -71,7 +72,7 @@ async function renderWithPdftoppm(pdfPath: string, pageNumber: number, options: 
   const dpi = size ? fitRenderDpi(size, options.dpi, maxPixels) : options.dpi;
   if (dpi === null) throw pageTooLargeError(pdfPath, pageNumber, size!, options.dpi, maxPixels);
   const args = ['-gray', '-r', String(dpi), '-f', page, '-l', page, '-singlefile', pdfPath, outPrefix];
-  const outcome = await runWithDeadline('pdftoppm', args, { timeoutMs: options.timeoutMs });
+  const outcome = await runLaunched('pdftoppm', args, { timeoutMs: options.timeoutMs });
   if (outcome.spawnError) {
     throw new Error(`pdftoppm could not be started (${outcome.spawnError.code}); install poppler-utils or use the pdfjs renderer.`);
   }

@@ -5,14 +5,29 @@ export interface SubprocessOutcome {
   signal: NodeJS.Signals | null;
   /** True when the deadline passed and the process was SIGKILLed. */
   timedOut: boolean;
+  /** True when the caller's signal aborted and the process was SIGKILLed. */
+  aborted?: boolean;
   /** The first message the child sent over IPC, if it had a channel and used it. */
   message: unknown;
   /** The tail of stderr: enough for an error message without buffering a chatty child's whole output. */
   stderr: string;
-  /** The head of stdout, when asked for with `captureStdout`; otherwise empty. */
+  /** The head of stdout (up to `stdoutLimit` characters), when asked for with `captureStdout`; otherwise empty. */
   stdout: string;
+  /** True when stdout had more than `stdoutLimit` characters and the rest was dropped. */
+  stdoutTruncated: boolean;
   /** Set when the command could not be started at all (ENOENT: not installed). */
   spawnError?: NodeJS.ErrnoException;
+}
+
+export interface SubprocessOptions {
+  timeoutMs: number;
+  ipc?: boolean;
+  captureStdout?: boolean;
+  /** How much of stdout `captureStdout` keeps, in characters; default 64,000. */
+  stdoutLimit?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Aborting SIGKILLs the process; the outcome then has `aborted` set. */
+  signal?: AbortSignal;
 }
 
 const STDERR_TAIL_CHARS = 4000;
@@ -27,32 +42,44 @@ const DRAIN_GRACE_MS = 2000;
 export function runWithDeadline(
   command: string,
   args: readonly string[],
-  options: { timeoutMs: number; ipc?: boolean; captureStdout?: boolean },
+  options: SubprocessOptions,
 ): Promise<SubprocessOutcome> {
+  const stdoutLimit = options.stdoutLimit ?? STDOUT_HEAD_CHARS;
   return new Promise((resolve) => {
     const stdout = options.captureStdout ? 'pipe' : 'ignore';
     const child = spawn(command, args, {
       stdio: options.ipc ? ['ignore', stdout, 'pipe', 'ipc'] : ['ignore', stdout, 'pipe'],
+      ...(options.env ? { env: options.env } : {}),
     });
     let stderr = '';
-    let stdoutHead = '';
+    const stdoutChunks: string[] = [];
+    let stdoutChars = 0;
+    let stdoutTruncated = false;
     let message: unknown;
     let timedOut = false;
+    let aborted = false;
     let settled = false;
     let drainTimer: NodeJS.Timeout | undefined;
 
-    const finish = (outcome: Omit<SubprocessOutcome, 'stderr' | 'stdout' | 'message' | 'timedOut'>) => {
+    const finish = (outcome: Omit<SubprocessOutcome, 'stderr' | 'stdout' | 'stdoutTruncated' | 'message' | 'timedOut'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       clearTimeout(drainTimer);
-      resolve({ ...outcome, timedOut, message, stderr, stdout: stdoutHead });
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({ ...outcome, timedOut, ...(aborted ? { aborted } : {}), message, stderr, stdout: stdoutChunks.join(''), stdoutTruncated });
     };
 
     const deadline = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -60,7 +87,14 @@ export function runWithDeadline(
     });
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
-      if (stdoutHead.length < STDOUT_HEAD_CHARS) stdoutHead = (stdoutHead + chunk).slice(0, STDOUT_HEAD_CHARS);
+      if (stdoutChars >= stdoutLimit) {
+        stdoutTruncated = true;
+        return;
+      }
+      const kept = chunk.length > stdoutLimit - stdoutChars ? chunk.slice(0, stdoutLimit - stdoutChars) : chunk;
+      if (kept.length < chunk.length) stdoutTruncated = true;
+      stdoutChunks.push(kept);
+      stdoutChars += kept.length;
     });
     child.on('message', (received) => {
       message ??= received;

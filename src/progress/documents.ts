@@ -165,6 +165,8 @@ export interface PageReading {
   /** Set when the page's text is known (from its text layer); unset pages go to OCR. */
   text?: { key: string; sha256: string; chars: number; source: PageSource };
   size?: PageSizePoints;
+  /** Set when the page is one full-page scan: its resolution in pixels per inch. */
+  scanPpi?: number;
 }
 
 /**
@@ -193,6 +195,7 @@ export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: n
         char_count: r.text?.chars ?? null,
         width_pt: r.size?.width ?? null,
         height_pt: r.size?.height ?? null,
+        scan_ppi: r.scanPpi ?? null,
         failure_reason: null,
         error: null,
         updated_at: new Date(),
@@ -209,6 +212,7 @@ export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: n
             char_count: eb.ref('excluded.char_count'),
             width_pt: eb.ref('excluded.width_pt'),
             height_pt: eb.ref('excluded.height_pt'),
+            scan_ppi: eb.ref('excluded.scan_ppi'),
             failure_reason: null,
             error: null,
             updated_at: new Date(),
@@ -225,7 +229,21 @@ export interface PageText {
   key: string;
   sha256: string;
   chars: number;
-  engine: string;
+  /** The OCR engine that read the page; null for a blank page, which no engine read. */
+  engine: string | null;
+  /** How OCR read the page; unset fields are stored as null. */
+  ocr?: PageOcrDetails;
+}
+
+export interface PageOcrDetails {
+  /** The resolution of the image OCR read. */
+  dpi?: number | null;
+  /** Mean word confidence, 0-100. */
+  confidence?: number | null;
+  /** Clockwise degrees the page was turned to be read upright. */
+  rotation?: number | null;
+  /** No ink: recorded without running OCR. */
+  blank?: boolean;
 }
 
 /** Marks an OCR'd page done. Safe to repeat: a retried activity lands on the same row. */
@@ -240,6 +258,10 @@ export async function completeOcrPage(db: Db, subdomain: string, documentId: str
         text_sha256: text.sha256,
         char_count: text.chars,
         ocr_engine: text.engine,
+        ocr_dpi: text.ocr?.dpi ?? null,
+        ocr_confidence: text.ocr?.confidence ?? null,
+        ocr_rotation: text.ocr?.rotation ?? null,
+        blank: text.ocr?.blank ?? false,
         failure_reason: null,
         error: null,
         updated_at: new Date(),
@@ -325,4 +347,24 @@ function chunks<T>(items: T[], size: number): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
+}
+
+export interface LowConfidencePages {
+  /** Mean word confidence under which a page counts as low. */
+  threshold: number;
+  count: number;
+  /** Up to `limit` of them, lowest confidence first: where a reader should look. */
+  examples: { documentId: string; page: number; confidence: number }[];
+}
+
+/** OCR'd pages of a site whose mean word confidence is under `threshold` (blank pages are not counted). */
+export async function lowConfidencePages(db: Db, subdomain: string, threshold = 60, limit = 5): Promise<LowConfidencePages> {
+  const base = db.selectFrom('pages').where('subdomain', '=', subdomain).where('status', '=', 'done').where('ocr_confidence', '<', threshold);
+  const { count } = await base.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const rows = await base.select(['document_id', 'page_number', 'ocr_confidence']).orderBy('ocr_confidence').orderBy('document_id').orderBy('page_number').limit(limit).execute();
+  return {
+    threshold,
+    count: Number(count),
+    examples: rows.map((r) => ({ documentId: r.document_id, page: r.page_number, confidence: Math.round((r.ocr_confidence ?? 0) * 10) / 10 })),
+  };
 }

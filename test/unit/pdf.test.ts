@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PDFDocument } from 'pdf-lib';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentPdfError, type PermanentPdfReason } from '../../src/pdf/errors.js';
 import { runPdfChild } from '../../src/pdf/pdf-child.js';
 import { detectRenderer, renderPageToPgm, type PdfRenderer } from '../../src/pdf/render.js';
 import { fitRenderDpi, MAX_RENDER_PIXELS, MIN_OCR_DPI } from '../../src/pdf/render-budget.js';
-import { isUsableTextLayer, readTextLayer } from '../../src/pdf/text-layer.js';
+import { isUsableTextLayer, readTextLayer, type TextLayerReader } from '../../src/pdf/text-layer.js';
 import { makeScannedPdf, makeTextPdf } from '../../src/samples/pdf-builder.js';
 
 const hasPdftoppm = spawnSync('pdftoppm', ['-v']).status === 0;
@@ -48,21 +48,47 @@ afterAll(async () => {
   await fs.promises.rm(dir, { recursive: true, force: true });
 });
 
-describe('readTextLayer', () => {
-  it('reads every page of a PDF with a text layer, one line per line', async () => {
-    const layer = await readTextLayer(file('text.pdf'), generous);
+const readers: TextLayerReader[] = hasPdftoppm ? ['pdfjs', 'poppler'] : ['pdfjs'];
 
+describe.each(readers)('readTextLayer with %s', (reader) => {
+  it('reads every page of a PDF with a text layer, one line per line', async () => {
+    const layer = await readTextLayer(file('text.pdf'), { ...generous, reader });
+
+    expect(layer.reader).toBe(reader);
     expect(layer.pageCount).toBe(2);
     expect(layer.pages.map((p) => p.page)).toEqual([1, 2]);
-    expect(layer.pages[0]).toEqual({ page: 1, text: agendaPage.join('\n'), usable: true, size: { width: 612, height: 792 } });
+    // poppler measures pages only in documents that need OCR; pdf.js measures every page.
+    expect(layer.pages[0]).toEqual({ page: 1, text: agendaPage.join('\n'), usable: true, ...(reader === 'pdfjs' ? { size: { width: 612, height: 792 } } : {}) });
     expect(layer.pages[1]?.usable).toBe(true);
   });
 
-  it('finds no usable text on a scanned, image-only page', async () => {
-    const layer = await readTextLayer(file('scanned.pdf'), generous);
+  it('finds no usable text on a scanned, image-only page, and gives its size', async () => {
+    const layer = await readTextLayer(file('scanned.pdf'), { ...generous, reader });
 
     expect(layer.pageCount).toBe(1);
-    expect(layer.pages).toEqual([{ page: 1, text: '', usable: false, size: { width: 612, height: 792 } }]);
+    expect(layer.pages).toEqual([
+      {
+        page: 1,
+        text: '',
+        usable: false,
+        size: { width: 612, height: 792 },
+        // poppler also finds that the page is one full-page scan, and its resolution.
+        ...(reader === 'poppler' ? { scan: { ppi: 150, widthPx: 1275, heightPx: 1651 } } : {}),
+      },
+    ]);
+  });
+
+  it('keeps the columns of a two-column page in reading order', async () => {
+    const left = ['The Council adopted the budget.', 'Parks received a new grant.'];
+    const right = ['Public comment followed.', 'The meeting adjourned at nine.'];
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    const page = pdf.addPage([612, 792]);
+    for (const [i, line] of left.entries()) page.drawText(line, { x: 54, y: 700 - i * 16, size: 12, font });
+    for (const [i, line] of right.entries()) page.drawText(line, { x: 330, y: 700 - i * 16, size: 12, font });
+    const layer = await readTextLayer(await writePdf(`columns-${reader}.pdf`, await pdf.save()), { ...generous, reader });
+
+    expect(layer.pages[0]!.text.replace(/\s+/g, ' ')).toBe([...left, ...right].join(' '));
   });
 
   it('returns a junk text layer but marks it unusable, so the page goes to OCR', async () => {
@@ -73,7 +99,7 @@ describe('readTextLayer', () => {
   });
 
   it('refuses a document with more pages than maxPages as too-large', async () => {
-    await expectPermanent(readTextLayer(file('text.pdf'), { ...generous, maxPages: 1 }), 'too-large');
+    await expectPermanent(readTextLayer(file('text.pdf'), { ...generous, maxPages: 1, reader }), 'too-large');
   });
 
   it.each<[string, PermanentPdfReason]>([
@@ -84,11 +110,11 @@ describe('readTextLayer', () => {
     ['html.pdf', 'not-pdf'],
     ['encrypted.pdf', 'encrypted'],
   ])('rejects %s as permanently %s', async (name, reason) => {
-    await expectPermanent(readTextLayer(file(name), generous), reason);
+    await expectPermanent(readTextLayer(file(name), { ...generous, reader }), reason);
   });
 
-  it('kills pdf.js and reports renderer-timeout when the deadline passes', async () => {
-    await expectPermanent(readTextLayer(file('text.pdf'), { timeoutMs: 1 }), 'renderer-timeout');
+  it('kills the reader and reports renderer-timeout when the deadline passes', async () => {
+    await expectPermanent(readTextLayer(file('text.pdf'), { timeoutMs: 1, reader }), 'renderer-timeout');
   });
 });
 

@@ -26,6 +26,11 @@ export function statusCommand(): Command {
       console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus ?? 'never started'})`);
       console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
       console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
+      const low = report.lowConfidence;
+      if (low.count > 0) {
+        const where = low.examples.map((e) => `${e.documentId} p.${e.page} (${e.confidence})`).join(', ');
+        console.log(`  OCR:       ${low.count} page(s) under ${low.threshold}% mean confidence, lowest: ${where}`);
+      }
       if (report.query) {
         console.log(`  branches:  fast ${report.query.branches.fast}, full ${report.query.branches.full}; deployed: ${report.query.deployed ?? 'not yet'}`);
         console.log(`  started ${report.query.startedAt}, updated ${report.query.updatedAt}`);
