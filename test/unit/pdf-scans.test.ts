@@ -162,4 +162,21 @@ describe('runLaunched', () => {
     const outcome = await runLaunched('clerk-no-such-command', [], { timeoutMs: 60_000 });
     expect(outcome.spawnError?.code).toBe('ENOENT');
   });
+
+  it('survives its launcher being killed: the call in flight fails, to be retried, and the next call starts a new launcher', async () => {
+    await runLaunched('true', [], generous);
+    const killed = launcherPid();
+    const inFlight = runLaunched('sleep', ['3'], generous);
+    process.kill(killed, 'SIGKILL');
+    await expect(inFlight).rejects.toThrow(/the process launcher was killed by SIGKILL; the subprocess it ran is lost, try again/);
+    expect(await runLaunched('sh', ['-c', 'exit 4'], generous)).toMatchObject({ exitCode: 4, signal: null });
+    expect(launcherPid()).not.toBe(killed);
+  });
 });
+
+/** The launcher this test process started (a child running launcher-child). */
+function launcherPid(): number {
+  const listed = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'launcher-child'], { encoding: 'utf8' }).stdout.trim().split('\n');
+  expect(listed).toHaveLength(1);
+  return Number(listed[0]);
+}
