@@ -16,7 +16,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # --- runtime -----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng poppler-utils ca-certificates \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-fra tesseract-ocr-osd poppler-utils ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     CLERK_DATA_DIR=/data
