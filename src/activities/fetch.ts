@@ -117,7 +117,7 @@ export function createFetchActivities(deps: ActivityDeps) {
     };
     const plan: FetchPlan = planFetch(doc, known, full);
     if (plan === 'skip') {
-      await recordUnchangedDocument(db, subdomain, record.id, doc.version ?? null);
+      await recordUnchangedDocument(db, record.id, doc.version ?? null);
       return 'unchanged';
     }
     const temporary = path.join(config.dataDir, 'tmp', 'downloads', `${randomUUID()}.pdf`);
@@ -136,7 +136,7 @@ export function createFetchActivities(deps: ActivityDeps) {
           ...(plan === 'conditional' ? { etag: known?.etag, lastModified: known?.last_modified } : {}),
         });
         if (result.status === 'not-modified') {
-          await recordUnchangedDocument(db, subdomain, record.id, doc.version ?? null);
+          await recordUnchangedDocument(db, record.id, doc.version ?? null);
           return 'unchanged';
         }
         ({ sha256, bytes } = result);

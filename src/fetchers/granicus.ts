@@ -1,9 +1,9 @@
 import type { CheerioAPI } from 'cheerio';
 import type { Element } from 'domhandler';
 import type { DocumentKind } from '../db/schema.js';
-import { enclosing, isElement, readDate, readHtml, textOf } from './html.js';
+import { enclosing, isElement, readHtml, textOf } from './html.js';
 import { DiscoveryBuilder } from './listing.js';
-import { InvalidMeetingError, monthNameDate, printable } from './meeting.js';
+import { InvalidMeetingError, monthNameDate, printable, readDate } from './meeting.js';
 import { ListingFormatError, type DiscoverOptions, type Discovery, type Fetcher } from './types.js';
 
 /**

@@ -2,11 +2,10 @@ import * as cheerio from 'cheerio';
 import type { CheerioAPI } from 'cheerio';
 import type { AnyNode, Element, Text } from 'domhandler';
 import { DomHandler, Parser } from 'htmlparser2';
-import { InvalidMeetingError, monthNameDate, parseMeetingDate, printable } from './meeting.js';
 
 /*
  * Reading HTML listings safely, shared by the HTML platform fetchers (http-index, civicplus,
- * granicus): a depth-capped parser, bounded text reads, and the date forms town pages print.
+ * granicus): a depth-capped parser and bounded text reads.
  */
 /**
  * Deepest element nesting the reader builds. Parsers keep a stack of open elements and touch
@@ -125,95 +124,3 @@ function isHidden(element: Element): boolean {
 }
 
 /** How a date found on a page is written. */
-export type DateFormat = 'auto' | 'ymd' | 'mdy' | 'dmy' | 'month-name';
-export const DATE_FORMATS: readonly DateFormat[] = ['auto', 'ymd', 'mdy', 'dmy', 'month-name'];
-
-/**
- * A date as a town website writes it -> YYYY-MM-DD. `auto` reads 2020-01-07, "January 7, 2020",
- * "7 January 2020" and, for numbers in another order, the US order (01/07/2020, 1-7-20, 01072020).
- * Two-digit years are 2000-2069 or 1970-1999.
- */
-export function readDate(value: string, format: DateFormat = 'auto'): string {
-  const text = value.replace(/[\s\u00a0]+/g, ' ').trim();
-  const attempts: Record<Exclude<DateFormat, 'auto'>, () => string | undefined> = {
-    ymd: () => numericDate(text, ['year', 'month', 'day']),
-    mdy: () => numericDate(text, ['month', 'day', 'year']),
-    dmy: () => numericDate(text, ['day', 'month', 'year']),
-    'month-name': () => dayFirstMonthName(text) ?? monthNameOrUndefined(text),
-  };
-  // Read without a format, numbers are year first only when a year is written first in full
-  // (2020-01-07, 20200107); otherwise in US order (01-07-2020, 01072020).
-  const yearFirst = /^\d{4}\D/.test(text) || (/^\d{8}$/.test(text) && Number(text.slice(0, 4)) >= 1900 && Number(text.slice(0, 4)) <= 2100);
-  const order: Exclude<DateFormat, 'auto'>[] = format !== 'auto' ? [format] : yearFirst ? ['ymd'] : ['month-name', 'mdy'];
-  for (const attempt of order) {
-    let date: string | undefined;
-    try {
-      date = attempts[attempt]();
-    } catch (error) {
-      // February 30: say what the page wrote, not only the date it would have been.
-      const message = (error as Error).message;
-      throw new InvalidMeetingError(message.includes('(the page says') ? message : `${message} (the page says "${printable(text)}")`);
-    }
-    if (date !== undefined) return date;
-  }
-  throw new InvalidMeetingError(`meeting date "${printable(value)}" is not a date written ${format === 'auto' ? 'in a way clerk reads' : `as ${format}`}`);
-}
-
-type DatePart = 'year' | 'month' | 'day';
-
-/** Numbers in the given order, separated by - / . or a space, or run together (8 or 6 digits). */
-function numericDate(text: string, order: readonly DatePart[]): string | undefined {
-  const separated = /^(\d{1,4})([-/. ])(\d{1,4})\2(\d{1,4})$/.exec(text);
-  let parts: string[] | undefined = separated ? [separated[1]!, separated[3]!, separated[4]!] : undefined;
-  if (!parts && /^\d{8}$|^\d{6}$/.test(text)) {
-    const yearLength = text.length === 8 ? 4 : 2;
-    const widths = order.map((part) => (part === 'year' ? yearLength : 2));
-    let at = 0;
-    parts = widths.map((width) => text.slice(at, (at += width)));
-  }
-  if (!parts) return undefined;
-  const value = (part: DatePart) => parts[order.indexOf(part)]!;
-  const year = value('year');
-  if (year.length !== 4 && year.length !== 2) return undefined;
-  if (value('month').length > 2 || value('day').length > 2) return undefined;
-  return isoDate(fullYear(year), Number(value('month')), Number(value('day')), text);
-}
-
-function dayFirstMonthName(text: string): string | undefined {
-  const match = /^(?:[A-Za-z]+,? )?(\d{1,2})(?:st|nd|rd|th)? ([A-Za-z]{3,9})\.?,? (\d{4})$/.exec(text);
-  const month = match ? monthNumber(match[2]!) : undefined;
-  return match && month ? isoDate(Number(match[3]), month, Number(match[1]), text) : undefined;
-}
-
-function monthNameOrUndefined(text: string): string | undefined {
-  try {
-    return monthNameDate(text);
-  } catch (error) {
-    // "is not a real date" (February 30) is the answer; "not a date like" means try the next way.
-    if (error instanceof InvalidMeetingError && /not a real date/.test(error.message)) throw error;
-    return undefined;
-  }
-}
-
-const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
-
-/** 1-12 for a month name or its abbreviation ("Jan", "Sept"), else undefined ("Mayor" is no month). */
-export function monthNumber(name: string): number | undefined {
-  const lower = name.toLowerCase();
-  const index = lower.length < 3 ? -1 : lower === 'sept' ? 8 : MONTHS.findIndex((month) => month.startsWith(lower));
-  return index < 0 ? undefined : index + 1;
-}
-
-export function fullYear(year: string): number {
-  const value = Number(year);
-  return year.length === 2 ? (value < 70 ? 2000 + value : 1900 + value) : value;
-}
-
-export function isoDate(year: number, month: number, day: number, shown: string): string {
-  const iso = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-  try {
-    return parseMeetingDate(iso);
-  } catch (error) {
-    throw new InvalidMeetingError(`${(error as Error).message} (the page says "${printable(shown)}")`);
-  }
-}

@@ -1,9 +1,9 @@
 import type { CheerioAPI } from 'cheerio';
 import type { AnyNode, Element } from 'domhandler';
-import { DATE_FORMATS, fullYear, isElement, isoDate, MAX_TEXT_NODES, monthNumber, pushChildren, readDate, readHtml, textOf, type DateFormat } from './html.js';
+import { isElement, MAX_TEXT_NODES, pushChildren, readHtml, textOf } from './html.js';
 import type { DocumentKind } from '../db/schema.js';
 import { DiscoveryBuilder } from './listing.js';
-import { InvalidMeetingError, meetingSlug, normalizeMeetingName, printable } from './meeting.js';
+import { DATE_FORMATS, fullYear, InvalidMeetingError, isoDate, meetingSlug, monthNumber, normalizeMeetingName, printable, readDate, type DateFormat } from './meeting.js';
 import { FetchError, ListingFormatError, type DiscoverOptions, type Discovery, type Fetcher } from './types.js';
 
 /** Regular expressions from settings run on at most this much text, so none can take long. */

@@ -1,5 +1,5 @@
 import { DiscoveryBuilder } from './listing.js';
-import { checkTimeZone, meetingDateIn, monthNameDate, printable, usDate } from './meeting.js';
+import { checkTimeZone, meetingDateIn, monthNameDate, printable, readDate, usDate } from './meeting.js';
 import { HttpClient, type HttpPolicy } from './http.js';
 import type { FetchContext, Fetcher, SiteSource } from './types.js';
 
@@ -139,7 +139,7 @@ export interface OpenSite {
 
 /** The context every fetcher's discover() gets, around the site's HTTP client. */
 export function fetchContextFor(http: HttpClient): FetchContext {
-  return { http, discovery: (options) => new DiscoveryBuilder(options), dates: { meetingDateIn, usDate, monthNameDate } };
+  return { http, discovery: (options) => new DiscoveryBuilder(options), dates: { meetingDateIn, usDate, monthNameDate, readDate } };
 }
 
 /** The one way to read a site, shared by `clerk site discover` and the fetch activity. */

@@ -1,7 +1,7 @@
 import type { DocumentKind } from '../db/schema.js';
 import type { HttpClient } from './http.js';
 import type { DiscoveryBuilder } from './listing.js';
-import type { meetingDateIn, monthNameDate, usDate } from './meeting.js';
+import type { meetingDateIn, monthNameDate, readDate, usDate } from './meeting.js';
 
 /** A document a fetcher found on a site, already validated and safe to name folders after. */
 export interface DiscoveredDocument {
@@ -65,8 +65,8 @@ export interface FetchContext {
   http: HttpClient;
   /** A builder that validates names and dates, rejects bad entries and applies since/until. */
   discovery(options: Pick<DiscoverOptions, 'since' | 'until'>): DiscoveryBuilder;
-  /** Date readers for what platforms print: ISO with or without a zone, MM/DD/YYYY, "Jan 7, 2020". */
-  dates: { meetingDateIn: typeof meetingDateIn; usDate: typeof usDate; monthNameDate: typeof monthNameDate };
+  /** Date readers for what platforms print: ISO with or without a zone, MM/DD/YYYY, "Jan 7, 2020", or any of these (readDate). */
+  dates: { meetingDateIn: typeof meetingDateIn; usDate: typeof usDate; monthNameDate: typeof monthNameDate; readDate: typeof readDate };
 }
 
 /**

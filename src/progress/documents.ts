@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import type { DocumentKind, DocumentRow, PageSource } from '../db/schema.js';
 import type { PageSizePoints } from '../pdf/render-budget.js';
-import { changeSiteContent, type Trx } from './site-progress.js';
+import { changeSiteContent } from './site-progress.js';
 
 export interface FetchedDocument {
   id: string;
@@ -40,9 +40,12 @@ function documentColumns(doc: FetchedDocument) {
   };
 }
 
-export type FetchOutcome = 'new' | 'changed' | 'unchanged' | 'retry';
+export type FetchOutcome = 'new' | 'changed' | 'unchanged';
 
-/** Records a downloaded document. A changed PDF drops its old pages, so they are read again. */
+/**
+ * Records a downloaded document. A changed PDF drops its old pages, so they are read again; the
+ * same bytes keep every page (failed ones are sent back by requeueUnfinishedDocuments).
+ */
 export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promise<FetchOutcome> {
   return changeSiteContent(db, doc.subdomain, async (trx) => {
     const existing = await trx.selectFrom('documents').select(['content_sha256', 'status']).where('id', '=', doc.id).executeTakeFirst();
@@ -53,7 +56,7 @@ export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promi
     }
     if (existing.content_sha256 === doc.contentSha256 && existing.status !== 'failed') {
       await trx.updateTable('documents').set({ etag: values.etag, last_modified: values.last_modified, listed_version: values.listed_version, source_url: values.source_url }).where('id', '=', doc.id).execute();
-      return (await retryFailedPages(trx, doc.id)) ? 'retry' : 'unchanged';
+      return 'unchanged';
     }
     await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.contentSha256).execute();
     await trx
@@ -67,30 +70,11 @@ export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promi
 
 /**
  * A known document the platform says is unchanged (same version stamp, or a 304): nothing is
- * downloaded, but pages that failed last time (an outage, a crash) get another chance, and a
- * document whose reading failed is read again.
+ * downloaded and its pages stay as they are. (Failed pages and failed reads get another chance
+ * through requeueUnfinishedDocuments, at the end of every fetch.)
  */
-export async function recordUnchangedDocument(db: Db, subdomain: string, documentId: string, listedVersion?: string | null): Promise<FetchOutcome> {
-  return changeSiteContent(db, subdomain, async (trx) => {
-    const existing = await trx.selectFrom('documents').select(['status']).where('id', '=', documentId).executeTakeFirstOrThrow();
-    await trx
-      .updateTable('documents')
-      .set({ updated_at: new Date(), error: null, ...(listedVersion !== undefined ? { listed_version: listedVersion } : {}) })
-      .where('id', '=', documentId)
-      .execute();
-    if (existing.status === 'failed') {
-      await trx.updateTable('documents').set({ status: 'fetched', failure_reason: null }).where('id', '=', documentId).execute();
-      return 'retry';
-    }
-    return (await retryFailedPages(trx, documentId)) ? 'retry' : 'unchanged';
-  });
-}
-
-/** Sends a done document with failed pages back to be read; its done pages are kept. */
-async function retryFailedPages(trx: Trx, documentId: string): Promise<boolean> {
-  const failedPage = await trx.selectFrom('pages').select('page_number').where('document_id', '=', documentId).where('status', '=', 'failed').executeTakeFirst();
-  if (failedPage) await trx.updateTable('documents').set({ status: 'fetched', updated_at: new Date() }).where('id', '=', documentId).execute();
-  return failedPage !== undefined;
+export async function recordUnchangedDocument(db: Db, documentId: string, listedVersion: string | null): Promise<void> {
+  await db.updateTable('documents').set({ updated_at: new Date(), error: null, listed_version: listedVersion }).where('id', '=', documentId).execute();
 }
 
 /**

@@ -106,6 +106,13 @@ async function handle(root: string, redirects: Record<string, string>, request: 
   }
   if (!stat.isFile()) return send(response, 404, 'not found');
 
+  // A conditional request for a file not modified since answers 304, as real web servers do.
+  const since = Date.parse(request.headers['if-modified-since'] ?? '');
+  if (!Number.isNaN(since) && Math.floor(stat.mtimeMs / 1000) * 1000 <= since) {
+    response.writeHead(304, { 'Last-Modified': stat.mtime.toUTCString() });
+    response.end();
+    return;
+  }
   response.writeHead(200, {
     'Content-Type': CONTENT_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream',
     'Content-Length': stat.size,

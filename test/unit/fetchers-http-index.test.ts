@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/fetchers/http.js';
-import { readDate, readHtml, textOf } from '../../src/fetchers/html.js';
+import { readHtml, textOf } from '../../src/fetchers/html.js';
+import { readDate } from '../../src/fetchers/meeting.js';
 import { httpIndexFetcher, parseIndexPage } from '../../src/fetchers/http-index.js';
 import { fetchContextFor } from '../../src/fetchers/site-settings.js';
 import { ListingFormatError, type DiscoveredDocument, type SiteSource } from '../../src/fetchers/types.js';

@@ -153,6 +153,17 @@ describe('serveDirectory', () => {
     expect((await fetch(`${server.url}/`)).status).toBe(200);
   });
 
+  it('answers a conditional request for an unmodified file with 304 and no body, and a stale one with the file', async () => {
+    const first = await fetch(`${server.url}/minutes/a.pdf`);
+    const lastModified = first.headers.get('last-modified')!;
+    const again = await fetch(`${server.url}/minutes/a.pdf`, { headers: { 'If-Modified-Since': lastModified } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const stale = await fetch(`${server.url}/minutes/a.pdf`, { headers: { 'If-Modified-Since': new Date(Date.parse(lastModified) - 60_000).toUTCString() } });
+    expect(stale.status).toBe(200);
+    expect(await stale.text()).toBe('%PDF-1.7 not really');
+  });
+
   it('answers HEAD with the length and no body', async () => {
     const head = await rawRequest(server.url, 'HEAD', '/minutes/a.pdf');
     expect(head.status).toBe(200);
