@@ -2,12 +2,13 @@
  * clerk's benchmarks. Each reports a ratio against a baseline measured in the same run, because
  * the machines they run on are noisy. See docs/BENCHMARKS.md.
  *
- *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|all] [--json] [--pages N] [--scale-pages N]
- *                    [--ocr-pages N] [--overhead-pages N]
+ *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|all] [--json] [--pages N] [--scale-pages N]
+ *                    [--ocr-pages N] [--overhead-pages N] [--serve-pages N]
  *
- * --pages N sets the size of the selected ocr or overhead benchmark (with `all`, of both);
- * --ocr-pages / --overhead-pages set one of them explicitly. Tables go to stdout, or with --json
- * one JSON object per result goes to stdout and the tables to stderr. Progress goes to stderr.
+ * --pages N sets the size of the selected ocr, overhead or serve benchmark (with `all`, of ocr and
+ * overhead); --ocr-pages / --overhead-pages / --serve-pages set one of them explicitly. Tables go
+ * to stdout, or with --json one JSON object per result goes to stdout and the tables to stderr.
+ * Progress goes to stderr.
  * `all` (and --json) runs each benchmark in its own child process; with --json the child's stdout
  * is this process's stderr, so the banner the Temporal dev server prints on its inherited stdout
  * cannot corrupt the JSON.
@@ -25,7 +26,7 @@ export type Log = (line: string) => void;
 
 /** What a benchmark returns; run.ts adds the date and the machine. */
 export interface BenchOutcome {
-  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer';
+  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer' | 'serve';
   sizes: Record<string, number>;
   metrics: Record<string, number | string | boolean | null>;
   ratio?: { value: number; target: string; meets: boolean; definition: string };
@@ -50,8 +51,8 @@ interface Machine {
   tesseract: string | null;
 }
 
-const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000 };
-const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer'] as const;
+const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000, serve: 20_000 };
+const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer', 'serve'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface Options {
@@ -60,10 +61,11 @@ interface Options {
   ocrPages: number;
   overheadPages: number;
   scalePages: number;
+  servePages: number;
 }
 
 function usage(): string {
-  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N]';
+  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N]';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -73,6 +75,7 @@ function parseArgs(argv: string[]): Options {
   let ocrPages: number | undefined;
   let overheadPages: number | undefined;
   let scalePages: number | undefined;
+  let servePages: number | undefined;
   const count = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of pages of at least 1, got "${value ?? ''}"`);
@@ -98,6 +101,9 @@ function parseArgs(argv: string[]): Options {
       case '--scale-pages':
         scalePages = count(flag, value());
         break;
+      case '--serve-pages':
+        servePages = count(flag, value());
+        break;
       case '-h':
       case '--help':
         console.log(usage());
@@ -113,6 +119,8 @@ function parseArgs(argv: string[]): Options {
     ocrPages: ocrPages ?? pages ?? DEFAULTS.ocr,
     overheadPages: overheadPages ?? pages ?? DEFAULTS.overhead,
     scalePages: scalePages ?? DEFAULTS.scale,
+    // --pages sizes serve only when serve alone is run: `all --pages 200` means a small ocr and overhead run, not a small search database.
+    servePages: servePages ?? (which === 'serve' ? pages : undefined) ?? DEFAULTS.serve,
   };
 }
 
@@ -169,7 +177,7 @@ async function main(): Promise<number> {
     // state or garbage left by the previous one), and --json output stays clean (see runChild).
     let exitCode = 0;
     for (const name of options.selected) {
-      const sizes = ['--ocr-pages', String(options.ocrPages), '--overhead-pages', String(options.overheadPages), '--scale-pages', String(options.scalePages)];
+      const sizes = ['--ocr-pages', String(options.ocrPages), '--overhead-pages', String(options.overheadPages), '--scale-pages', String(options.scalePages), '--serve-pages', String(options.servePages)];
       exitCode = Math.max(exitCode, await runChild([name, ...sizes, ...(options.json ? ['--json'] : [])], options.json));
     }
     return exitCode;
@@ -186,6 +194,8 @@ async function main(): Promise<number> {
     extraction: async () => (await import('./extraction.js')).extraction({ seconds: 3, log }),
     'ocr-quality': async () => (await import('./ocr-quality.js')).ocrQuality({ log }),
     'text-layer': async () => (await import('./text-layer.js')).textLayer({ pages: options.overheadPages, log }),
+    // Loaded on demand too: neither Temporal nor Postgres, only the built databases and the server.
+    serve: async () => (await import('./serve.js')).serveLatency({ pages: options.servePages, log }),
   };
   const startedOn = machine();
   const date = new Date().toISOString();

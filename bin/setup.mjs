@@ -63,7 +63,10 @@ if (binary) {
 // and better. Installed with apt-get when missing and this runs as root on Debian/Ubuntu; otherwise
 // setup says what to install and carries on.
 const OCR_LANGUAGES = ['eng', 'spa', 'fra', 'osd'];
-const APT_PACKAGES = ['tesseract-ocr', ...OCR_LANGUAGES.map((lang) => `tesseract-ocr-${lang}`), 'poppler-utils'];
+// The browser tests (`npm test` runs setup with --tests) drive Debian's chromium with playwright-core;
+// the demo does not need a browser, so it does not install one.
+const FOR_TESTS = process.argv.includes('--tests');
+const APT_PACKAGES = ['tesseract-ocr', ...OCR_LANGUAGES.map((lang) => `tesseract-ocr-${lang}`), 'poppler-utils', ...(FOR_TESTS ? ['chromium'] : [])];
 
 function missingNativeTools() {
   const missing = [];
@@ -74,6 +77,7 @@ function missingNativeTools() {
     for (const lang of OCR_LANGUAGES) if (!have.has(lang)) missing.push(`tesseract language ${lang}`);
   }
   for (const tool of ['pdftoppm', 'pdftotext', 'pdfinfo', 'pdfimages']) if (!onPath(tool)) missing.push(tool);
+  if (FOR_TESTS && !onPath('chromium') && !process.env.CLERK_CHROMIUM) missing.push('chromium');
   return missing;
 }
 
@@ -95,3 +99,4 @@ if (missingTools.length > 0) {
 }
 if (!onPath('tesseract')) console.log('setup: native tesseract not found; OCR uses tesseract.js with the English and French models shipped on npm (slower; other languages need native tesseract).');
 if (!onPath('pdftoppm')) console.log('setup: poppler-utils not found; text layers are read and pages rendered with pdf.js instead (slower).');
+if (FOR_TESTS && !onPath('chromium') && !process.env.CLERK_CHROMIUM) console.log("setup: chromium not found; the browser tests need Debian's chromium package (or CLERK_CHROMIUM=/path/to/chromium).");

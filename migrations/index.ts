@@ -3,6 +3,7 @@ import * as initial from './2026-11-23T00-initial.js';
 import * as pageSize from './2026-12-02T00-page-size.js';
 import * as siteSources from './2026-12-03T00-site-sources.js';
 import * as ocrQuality from './2026-12-03T01-ocr-quality.js';
+import * as versionedDeploys from './2026-12-03T02-versioned-deploys.js';
 
 /**
  * Every migration, by name, in order. Listed statically rather than read from the folder so the
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T00-page-size': pageSize,
   '2026-12-03T00-site-sources': siteSources,
   '2026-12-03T01-ocr-quality': ocrQuality,
+  '2026-12-03T02-versioned-deploys': versionedDeploys,
 };

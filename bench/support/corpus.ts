@@ -103,23 +103,41 @@ export async function writeCorpus(outDir: string, kind: CorpusKind, shape: Corpu
   await fs.mkdir(outDir, { recursive: true });
   const documents: CorpusDocument[] = [];
   let bytes = 0;
-  for (let d = 0; d < shape.documents; d++) {
-    const listing = listingFor(d, kind);
-    const relative = documentPath(listing);
-    const random = mulberry32(0x5eed + d * 7919 + (kind === 'scanned' ? 1 : 0));
-    const pages = Array.from({ length: shape.pagesPerDocument }, (_, p) => writePage(random, listing, p + 1, kind === 'scanned' ? SCANNED_LINES : TEXT_LINES));
+  for (const { listing, pages } of corpusDocuments(kind, shape)) {
     const title = `${listing.meeting} ${listing.kind === 'minutes' ? 'Minutes' : 'Agenda'} ${listing.date}`;
     const pdf = kind === 'scanned' ? await makeScannedPdf(pages, title, SCAN_DPI) : await makeTextPdf(pages, title);
-    const target = path.join(outDir, ...relative.split('/'));
+    const target = path.join(outDir, ...listing.path.split('/'));
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, pdf);
     bytes += pdf.byteLength;
-    documents.push({ ...listing, path: relative, pageCount: shape.pagesPerDocument });
+    documents.push({ ...listing, pageCount: shape.pagesPerDocument });
   }
   await fs.writeFile(path.join(outDir, 'index.html'), renderIndexPage('City of Benchmark Bay', documents));
   const corpus = { kind, documents, totalPages: shape.documents * shape.pagesPerDocument, bytes };
   await fs.writeFile(path.join(outDir, MANIFEST), JSON.stringify(corpus) + '\n');
   return corpus;
+}
+
+export interface GeneratedDocument {
+  listing: IndexListing;
+  /** Each page's lines, as they are drawn on the PDF page. */
+  pages: string[][];
+}
+
+/**
+ * The documents of a corpus of this kind and shape, without making PDFs: what writeCorpus draws,
+ * for benchmarks that need the text (the serve benchmark builds meetings.db from it). Documents
+ * `firstDocument` on continue the same sequence (later dates, other seeds), for a second site whose
+ * text is not a copy of the first's.
+ */
+export function* corpusDocuments(kind: CorpusKind, shape: CorpusShape, options: { firstDocument?: number } = {}): Generator<GeneratedDocument> {
+  const first = options.firstDocument ?? 0;
+  for (let d = first; d < first + shape.documents; d++) {
+    const listing = listingFor(d, kind);
+    const random = mulberry32(0x5eed + d * 7919 + (kind === 'scanned' ? 1 : 0));
+    const pages = Array.from({ length: shape.pagesPerDocument }, (_, p) => writePage(random, listing, p + 1, kind === 'scanned' ? SCANNED_LINES : TEXT_LINES));
+    yield { listing: { ...listing, path: documentPath(listing) }, pages };
+  }
 }
 
 /** Lines per page: a full page of 12 pt text; scanned pages a little shorter, like real scans. */

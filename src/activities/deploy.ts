@@ -1,39 +1,101 @@
-import { Context } from '@temporalio/activity';
-import { countArchiveRows } from '../archive/compile.js';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
+import { deployEventBody, DeployHookError, hookConfigFor, hookConfigured, runDeployHook } from '../deploy/hook.js';
+import { readDeploymentManifest, versionDir } from '../deploy/layout.js';
 import { publishArchive } from '../deploy/publish.js';
+import { findDeployment, highestRecordedVersion, recordHookOutcome, recordPublication } from '../deploy/records.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
 import { tracked, workflowExecutionOf } from './tracking.js';
 
-export function createDeployActivities(deps: ActivityDeps) {
-  const { db, store, config } = deps;
+export interface DeployArchiveInput {
+  subdomain: string;
+  variant: ArchiveVariant;
+}
 
-  /** Publishes the compiled archive atomically and records the deployment. */
-  async function deployArchive(input: { subdomain: string; variant: ArchiveVariant }): Promise<{ path: string; sha256: string }> {
-    const workflowExecution = workflowExecutionOf(Context.current().info);
-    const source = await store.localPath(archiveKey(input.subdomain, input.variant));
-    const published = await publishArchive(source, config.deployDir, input.subdomain);
-    const rows = countArchiveRows(published.path);
-    const deployment = {
-      workflow_id: workflowExecution.workflowId,
-      variant: input.variant,
-      path: published.path,
-      sha256: published.sha256,
-      byte_size: published.byteSize,
-      minutes_rows: rows.minutesRows,
-      agenda_rows: rows.agendaRows,
-      deployed_at: new Date(),
+export interface DeployedVersion {
+  version: number;
+  variant: ArchiveVariant;
+  /** The version's meetings.db. */
+  path: string;
+  sha256: string;
+  pages: number;
+  entities: number;
+  votes: number;
+  /** ISO 8601. */
+  publishedAt: string;
+}
+
+export function createDeployActivities(deps: ActivityDeps, options: { hookRetryBaseMs?: number } = {}) {
+  const { db, store, config } = deps;
+  const hook = hookConfigFor(config.deploy, options.hookRetryBaseMs);
+
+  /**
+   * Publishes the compiled archive of a variant as the site's next version (src/deploy/publish.ts),
+   * records it, then tells the remote target. A retry of the same run and variant reuses its version.
+   * A target that fails every attempt fails the activity for good (DeployHookFailed): the version
+   * stays published locally, and the row says why the target did not get it.
+   */
+  async function deployArchive(input: DeployArchiveInput): Promise<DeployedVersion> {
+    const run = workflowExecutionOf(Context.current().info);
+    const { subdomain, variant } = input;
+    const recorded = await findDeployment(db, subdomain, run.runId, variant);
+    if (recorded && !readDeploymentManifest(versionDir(config.deployDir, subdomain, recorded.version))) {
+      // Published by an earlier attempt and pruned since by newer versions: nothing left to do.
+      return {
+        version: recorded.version,
+        variant,
+        path: recorded.path,
+        sha256: recorded.sha256,
+        pages: recorded.pages,
+        entities: recorded.entity_count,
+        votes: recorded.vote_count,
+        publishedAt: recorded.published_at.toISOString(),
+      };
+    }
+
+    const publication = await publishArchive({
+      sourcePath: await store.localPath(archiveKey(subdomain, variant)),
+      deployDir: config.deployDir,
+      subdomain,
+      variant,
+      runId: run.runId,
+      keep: config.deploy.keep,
+      highestKnownVersion: await highestRecordedVersion(db, subdomain),
+    });
+    const alreadyTold = recorded?.hook_status === 'ok';
+    const hookStatus = !hookConfigured(hook) ? 'none' : alreadyTold ? 'ok' : 'pending';
+    await recordPublication(db, publication, run, { status: hookStatus }, publication);
+
+    if (hookStatus === 'pending') {
+      try {
+        await runDeployHook(hook, deployEventBody('publish', publication, publication.path, hook.publicUrl));
+      } catch (error) {
+        if (!(error instanceof DeployHookError)) throw error;
+        await recordHookOutcome(db, subdomain, publication.version, { status: 'failed', error: error.message });
+        throw ApplicationFailure.create({
+          type: 'DeployHookFailed',
+          message: `${subdomain} version ${publication.version} is published locally, but ${error.message}`,
+          nonRetryable: true,
+          details: [{ target: error.target, attempts: error.attempts, lastError: error.lastError, version: publication.version }],
+        });
+      }
+      await recordHookOutcome(db, subdomain, publication.version, { status: 'ok' });
+    }
+
+    return {
+      version: publication.version,
+      variant,
+      path: publication.path,
+      sha256: publication.sha256,
+      pages: publication.pages,
+      entities: publication.entities,
+      votes: publication.votes,
+      publishedAt: publication.publishedAt,
     };
-    await db
-      .insertInto('deployments')
-      .values({ subdomain: input.subdomain, run_id: workflowExecution.runId, ...deployment })
-      .onConflict((oc) => oc.columns(['subdomain', 'run_id']).doUpdateSet(deployment))
-      .execute();
-    return { path: published.path, sha256: published.sha256 };
   }
 
-  return { deployArchive: tracked(deps, 'deploy', (input: { subdomain: string; variant: ArchiveVariant }) => withHeartbeats(() => deployArchive(input))) };
+  return { deployArchive: tracked(deps, 'deploy', (input: DeployArchiveInput) => withHeartbeats(() => deployArchive(input))) };
 }
 
 export type DeployActivities = ReturnType<typeof createDeployActivities>;

@@ -107,14 +107,22 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
     });
   }
 
-  /** Compiles the site's meetings.db (with entities for `full`) and stores it. */
+  /**
+   * Compiles the site's meetings.db (with entities for `full`) and moves the built file into the
+   * store: a large site's database is gigabytes, so it is never read into memory.
+   */
   async function compileSiteArchive(input: { subdomain: string; variant: ArchiveVariant }): Promise<{ key: string; minutesRows: number; agendaRows: number }> {
     const context = Context.current();
     const buildPath = path.join(os.tmpdir(), `clerk-archive-${randomUUID()}.db`);
     try {
-      const compiled = await compileArchive(buildPath, archivePages(input.subdomain, input.variant === 'full', () => context.heartbeat()));
+      const site = await db.selectFrom('sites').select('name').where('subdomain', '=', input.subdomain).executeTakeFirst();
+      const compiled = await compileArchive(buildPath, archivePages(input.subdomain, input.variant === 'full', () => context.heartbeat()), {
+        subdomain: input.subdomain,
+        siteName: site?.name,
+        variant: input.variant,
+      });
       const key = archiveKey(input.subdomain, input.variant);
-      await store.put(key, await fs.readFile(buildPath));
+      await store.putFile(key, buildPath);
       return { key, minutesRows: compiled.minutesRows, agendaRows: compiled.agendaRows };
     } finally {
       await fs.rm(buildPath, { force: true });
@@ -127,7 +135,19 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
       let query = db
         .selectFrom('pages')
         .innerJoin('documents', 'documents.id', 'pages.document_id')
-        .select(['pages.document_id', 'pages.page_number', 'pages.text_key', 'pages.entities', 'pages.votes', 'documents.kind', 'documents.meeting', 'documents.meeting_date'])
+        .select([
+          'pages.document_id',
+          'pages.page_number',
+          'pages.text_key',
+          'pages.entities',
+          'pages.votes',
+          'pages.ocr_confidence',
+          'documents.kind',
+          'documents.meeting',
+          'documents.meeting_date',
+          'documents.source_url',
+          'documents.fetched_at',
+        ])
         .where('pages.subdomain', '=', subdomain)
         .where('pages.status', '=', 'done');
       if (after) query = query.where(afterPage(after.documentId, after.page));
@@ -140,6 +160,10 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
           date: row.meeting_date,
           page: row.page_number,
           text: row.text_key ? await store.getText(row.text_key) : '',
+          documentId: row.document_id,
+          sourceUrl: row.source_url,
+          ocrConfidence: row.ocr_confidence,
+          publishedAt: row.fetched_at,
           ...(withEntities ? { entities: row.entities, votes: row.votes } : {}),
         };
       }

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { dbCommand } from './commands/db.js';
+import { deployCommand } from './commands/deploy.js';
 import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { extractCommand } from './commands/extract.js';
 import { searchCommand } from './commands/search.js';
+import { serveCommand } from './commands/serve.js';
 import { siteCommand } from './commands/site.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
@@ -14,6 +16,8 @@ const program = new Command('clerk').description('turns city-council PDFs into s
 for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchCommand(), extractCommand(), workerCommand(), dbCommand(), devCommand(), demoCommand()]) {
   program.addCommand(command);
 }
+program.addCommand(deployCommand());
+program.addCommand(serveCommand());
 throwInsteadOfExiting(program);
 
 try {

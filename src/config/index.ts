@@ -10,8 +10,9 @@ export interface ClerkConfig {
   dataDir: string;
   /** Where fetched PDFs and page texts live (the local DocumentStore's root). */
   storageDir: string;
-  /** Where deploy publishes each site's meetings.db. */
+  /** Where deploy publishes each site's versions (`<site>/versions/<n>/meetings.db`, docs/DEPLOY.md). */
   deployDir: string;
+  deploy: DeployConfig;
   /** Unset means: start the embedded Postgres under dataDir. */
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
@@ -49,6 +50,24 @@ export interface ClerkConfig {
   sampleSitePort: number;
 }
 
+/** Versioned deploys and the remote target told after each publish and rollback (docs/DEPLOY.md). */
+export interface DeployConfig {
+  /** Published versions kept per site; the current one is always kept besides. */
+  keep: number;
+  /** A shell command run after each publish and rollback (operator configuration). */
+  command: string | undefined;
+  /** A URL POSTed the event as JSON after each publish and rollback. */
+  webhookUrl: string | undefined;
+  /** Signs the webhook body: `X-Clerk-Signature: sha256=<hmac>`. */
+  webhookSecret: string | undefined;
+  /** Public base URL the deploy folder is served at, without a trailing slash; adds `url` to the event. */
+  publicUrl: string | undefined;
+  /** How long one attempt of the command or webhook may take. */
+  hookTimeoutMs: number;
+  /** Attempts per target before the deploy fails. */
+  hookAttempts: number;
+}
+
 export type OcrEngineChoice = 'auto' | 'tesseract' | 'tesseract.js';
 export type RendererChoice = 'auto' | 'pdftoppm' | 'pdfjs';
 
@@ -64,6 +83,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     dataDir,
     storageDir: path.resolve(cwd, readString(env, 'CLERK_STORAGE_DIR') ?? path.join(dataDir, 'storage')),
     deployDir: path.resolve(cwd, readString(env, 'CLERK_DEPLOY_DIR') ?? path.join(dataDir, 'deploy')),
+    deploy: readDeployConfig(env),
     databaseUrl: readDatabaseUrl(env),
     embeddedPostgresPort: readInt(env, 'CLERK_EMBEDDED_PG_PORT', 54329, { min: 1, max: 65535 }),
     temporal: {
@@ -141,6 +161,34 @@ function readChoice<T extends string>(env: Env, name: string, choices: readonly 
     throw new ConfigError(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function readDeployConfig(env: Env): DeployConfig {
+  const webhookUrl = readHttpUrl(env, 'CLERK_DEPLOY_WEBHOOK_URL');
+  const webhookSecret = readString(env, 'CLERK_DEPLOY_WEBHOOK_SECRET');
+  if (webhookSecret && !webhookUrl) throw new ConfigError('CLERK_DEPLOY_WEBHOOK_SECRET is set but CLERK_DEPLOY_WEBHOOK_URL is not: set the URL, or unset the secret');
+  return {
+    keep: readInt(env, 'CLERK_DEPLOY_KEEP', 5, { min: 1, max: 1_000 }),
+    command: readString(env, 'CLERK_DEPLOY_COMMAND'),
+    webhookUrl,
+    webhookSecret,
+    publicUrl: readHttpUrl(env, 'CLERK_DEPLOY_PUBLIC_URL')?.replace(/\/+$/, ''),
+    hookTimeoutMs: readInt(env, 'CLERK_DEPLOY_HOOK_TIMEOUT_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
+    hookAttempts: readInt(env, 'CLERK_DEPLOY_HOOK_ATTEMPTS', 4, { min: 1, max: 20 }),
+  };
+}
+
+function readHttpUrl(env: Env, name: string): string | undefined {
+  const raw = readString(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw;
 }
 
 function readDatabaseUrl(env: Env): string | undefined {

@@ -147,18 +147,38 @@ export interface PageEntities {
   locations: string[];
 }
 
+/** 'pending' while the remote target runs; 'none' when no target is configured. */
+export type DeployHookStatus = 'none' | 'pending' | 'ok' | 'failed';
+
+/**
+ * One row per publication: a (site, run, variant) publishes one version, so a run that deploys its
+ * fast archive and then its full one has two rows. The files live in the deploy folder
+ * (`<site>/versions/<version>/`, src/deploy/layout.ts); which version is live is the folder's
+ * `current` symlink, not this table, so a rollback needs no database.
+ */
 export interface DeploymentsTable {
   id: Generated<number>;
   subdomain: string;
   workflow_id: string;
   run_id: string;
-  /** `full` carries entities; `fast` is the search-only fallback when the full path failed. */
+  /** `fast`: search only, published as soon as it is built; `full`: with entities and votes. */
   variant: 'full' | 'fast';
+  /** 1 + the highest version the site ever had; never reused. */
+  version: number;
+  /** The version's meetings.db (`<deployDir>/<site>/versions/<version>/meetings.db`). */
   path: string;
   sha256: string;
   byte_size: number;
   minutes_rows: number;
   agenda_rows: number;
+  /** Rows of minutes plus agendas. */
+  pages: number;
+  entity_count: number;
+  vote_count: number;
+  published_at: ColumnType<Date, Date | string, Date | string>;
+  hook_status: DeployHookStatus;
+  hook_error: string | null;
+  /** When the row was last written (a retry or the hook's outcome updates it). */
   deployed_at: UpdatedAt;
 }
 

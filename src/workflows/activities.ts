@@ -44,7 +44,9 @@ export function activitiesFor(queues: TaskQueues) {
   });
   const deploy = proxyActivities<DeployActivities>({
     taskQueue: queues.deploy,
-    startToCloseTimeout: '30 minutes',
+    // A gigabyte archive's streamed copy plus a remote target's retries (4 attempts of up to 5
+    // minutes each, by default) must fit in one attempt.
+    startToCloseTimeout: '2 hours',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });

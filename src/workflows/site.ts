@@ -8,6 +8,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -23,6 +24,7 @@ import {
   type Counts,
   type DocumentOutcome,
   type FanOutLimits,
+  type Publication,
   type SiteStage,
   type SiteStatus,
   type SiteWorkflowInput,
@@ -36,15 +38,43 @@ const DOCUMENTS_PER_LISTING = 200;
 /**
  * One run over one site: fetch its new documents; OCR every document in a child workflow each,
  * in a sliding window, and wait for all of them; then build the search-only archive (fast path)
- * and the entity archive (full path) in parallel; then deploy the best one that succeeded.
- * Long sites continue as new during OCR, so the history stays small whatever the site's size.
+ * and the entity archive (full path) in parallel. The fast path publishes its archive as soon as
+ * it is compiled, so the site is searchable while entities are still being extracted; the full
+ * path's archive then replaces it. Long sites continue as new during OCR, so the history stays
+ * small whatever the site's size.
  */
 export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus> {
+  // Runs started before early publishing replay without its marker and keep the old deploy stage
+  // (docs/WORKFLOW-CHANGES.md); asked once, before the first command.
+  const publishesEarly = patched('publish-fast-path-early');
   const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
   const { bookkeeping, fetch, extraction, deploy } = activitiesFor(input.queues);
   const { subdomain } = input;
   const status: SiteStatus = input.resume?.status ?? newStatus(subdomain);
+  status.publications ??= { fast: null, full: null };
   setHandler(statusQuery, () => status);
+
+  /** Publishes one variant and records it in the status; a failure is recorded, then thrown. */
+  const publish = async (variant: 'fast' | 'full'): Promise<void> => {
+    try {
+      const published = await deploy.deployArchive({ subdomain, variant });
+      setPublication(status, variant, {
+        state: 'published',
+        version: published.version,
+        sha256: published.sha256,
+        pages: published.pages,
+        entities: published.entities,
+        votes: published.votes,
+        publishedAt: published.publishedAt,
+      });
+      status.deployed = variant;
+    } catch (error) {
+      if (error instanceof ActivityFailure && !isCancellation(error)) {
+        setPublication(status, variant, { state: 'failed', error: describeFailure(error).error });
+      }
+      throw error;
+    }
+  };
 
   const enterStage = async (stage: SiteStage): Promise<void> => {
     status.stage = stage;
@@ -69,6 +99,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     await Promise.all([
       runBranch(status, 'fast', async () => {
         await extraction.compileArchive({ subdomain, variant: 'fast' });
+        if (publishesEarly) await publishFastPathEarly(status, publish);
       }),
       runBranch(status, 'full', async () => {
         await extraction.extractEntities({ subdomain });
@@ -79,8 +110,14 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     if (!variant) throw new Error('both extraction branches failed; nothing to deploy');
 
     await enterStage('deploy');
-    await deploy.deployArchive({ subdomain, variant });
-    status.deployed = variant;
+    if (!publishesEarly) {
+      await deploy.deployArchive({ subdomain, variant });
+      status.deployed = variant;
+    } else if (variant === 'full' || status.publications.fast?.state !== 'published') {
+      // The full archive replaces the early one; without it, the fast one is deployed here unless
+      // it already went out early. A failure here fails the run.
+      await publish(variant);
+    }
 
     status.stage = 'completed';
     touch(status);
@@ -147,6 +184,26 @@ async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, docu
   }
 }
 
+/**
+ * The fast path's early publication. Its failure (a failing deploy hook, say) is recorded in the
+ * status and the run goes on: the full path's publication is the one the run stands or falls by.
+ */
+async function publishFastPathEarly(status: SiteStatus, publish: (variant: 'fast') => Promise<void>): Promise<void> {
+  try {
+    await publish('fast');
+  } catch (error) {
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+    status.error = `fast path publication: ${describeFailure(error).error}`;
+    touch(status);
+  }
+}
+
+function setPublication(status: SiteStatus, variant: 'fast' | 'full', publication: Publication): void {
+  status.publications ??= { fast: null, full: null };
+  status.publications[variant] = publication;
+  touch(status);
+}
+
 async function runBranch(status: SiteStatus, branch: 'fast' | 'full', work: () => Promise<void>): Promise<void> {
   setBranch(status, branch, 'running');
   try {
@@ -189,6 +246,7 @@ function newStatus(subdomain: string): SiteStatus {
     pages: zero(),
     branches: { fast: 'pending', full: 'pending' },
     deployed: null,
+    publications: { fast: null, full: null },
     error: null,
     startedAt: now,
     updatedAt: now,

@@ -51,11 +51,22 @@ export interface SiteStatus {
   documents: Counts;
   pages: Counts;
   branches: { fast: BranchState; full: BranchState };
+  /** The variant of the newest publication of this run. */
   deployed: 'full' | 'fast' | null;
+  /**
+   * Each branch's publication: the fast path's goes out as soon as its database is compiled, the
+   * full path's replaces it. Absent in a status carried over from a run started before early
+   * publishing (`resume.status`), so readers must tolerate `undefined`.
+   */
+  publications?: { fast: Publication | null; full: Publication | null };
   error: string | null;
   startedAt: string;
   updatedAt: string;
 }
+
+export type Publication =
+  | { state: 'published'; version: number; sha256: string; pages: number; entities: number; votes: number; publishedAt: string }
+  | { state: 'failed'; error: string };
 
 export interface SiteWorkflowInput {
   subdomain: string;

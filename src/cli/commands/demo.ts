@@ -17,8 +17,10 @@ export function demoCommand(): Command {
       await enqueueCommand().parseAsync([DEMO_SITE, '--wait'], { from: 'user' });
       console.log('');
       console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s. The stack stays up so you can look around:`);
-      console.log(`  clerk status ${DEMO_SITE}          (npm run clerk -- status ${DEMO_SITE})`);
-      console.log(`  clerk search ${DEMO_SITE} QUETZAL  (a word only OCR could read, from the scanned minutes)`);
+      console.log(`  clerk status ${DEMO_SITE}            (npm run clerk -- status ${DEMO_SITE})`);
+      console.log(`  clerk search ${DEMO_SITE} QUETZAL    (a word only OCR could read, from the scanned minutes)`);
+      console.log(`  clerk serve                         (the archive in a browser: http://127.0.0.1:8080/sites/${DEMO_SITE})`);
+      console.log(`  clerk deploy list ${DEMO_SITE}       (the fast path's early version, and the full one that replaced it)`);
       console.log(`  Temporal Web UI: ${info.webUi}`);
       console.log('  stop it with: npm run clerk -- dev down');
     });
