@@ -6,16 +6,16 @@ import { compileArchive, pageRowId, type ArchivePage } from '../../src/archive/c
 /**
  * A deploy folder as deploys write it, for the serve tests (HTTP and browser):
  *
- * - `alameda.ca` in the versioned layout: `versions/v1` (the fast, search-only archive) and
- *   `versions/v2` (the full one, with entities, votes, an OCR-only word on a scanned page read with
- *   low confidence), `current -> versions/v2`, `meetings.db -> current/meetings.db`;
+ * - `alameda.ca` in the versioned layout: `versions/1` (the fast, search-only archive) and
+ *   `versions/2` (the full one, with entities, votes, an OCR-only word on a scanned page read with
+ *   low confidence), `current -> versions/2`, `meetings.db -> current/meetings.db`;
  * - `halifax.ns` as an older deploy left it: a plain `meetings.db`, no `current`, no deployment.json;
  * - folders serve must ignore: a malformed name with an archive, and a site folder without one.
  */
 
 export const ALAMEDA = 'alameda.ca';
 export const HALIFAX = 'halifax.ns';
-/** Only OCR of the scanned page reads it, and only version v2 has that page. */
+/** Only OCR of the scanned page reads it, and only version 2 has that page. */
 export const OCR_ONLY_WORD = 'QUETZAL';
 
 const ortizVote = {
@@ -60,7 +60,7 @@ export const councilPages: ArchivePage[] = [
   },
 ];
 
-/** The scanned page: only in v2, read by OCR with a confidence under the threshold. */
+/** The scanned page: only in version 2, read by OCR with a confidence under the threshold. */
 export const scannedPage: ArchivePage = {
   kind: 'minutes',
   meeting: 'CityCouncil',
@@ -140,7 +140,7 @@ export interface FixtureDeploy {
   root: string;
   deployDir: string;
   /** Points alameda.ca's `current` at another version the way deploys do: a new link renamed over. */
-  switchAlameda(version: 'v1' | 'v2'): void;
+  switchAlameda(version: 1 | 2): void;
   remove(): void;
 }
 
@@ -149,17 +149,17 @@ export async function buildDeployFolder(): Promise<FixtureDeploy> {
   const deployDir = path.join(root, 'deploy');
   const alameda = path.join(deployDir, ALAMEDA);
   for (const [version, variant, pages] of [
-    ['v1', 'fast', v1Pages],
-    ['v2', 'full', v2Pages],
+    [1, 'fast', v1Pages],
+    [2, 'full', v2Pages],
   ] as const) {
-    const dir = path.join(alameda, 'versions', version);
+    const dir = path.join(alameda, 'versions', String(version));
     await compileArchive(path.join(dir, 'meetings.db'), iterate(pages), { subdomain: ALAMEDA, siteName: 'City of Alameda', variant });
     fs.writeFileSync(
       path.join(dir, 'deployment.json'),
-      JSON.stringify({ subdomain: ALAMEDA, version, variant, sha256: '0'.repeat(64), byteSize: 0, pages: pages.length, entities: 0, votes: 0, publishedAt: `2026-03-0${version === 'v1' ? 1 : 2}T10:00:00.000Z`, runId: `run-${version}` }),
+      JSON.stringify({ subdomain: ALAMEDA, version, variant, sha256: '0'.repeat(64), byteSize: 0, pages: pages.length, entities: 0, votes: 0, publishedAt: `2026-03-0${version}T10:00:00.000Z`, runId: `run-${version}` }),
     );
   }
-  fs.symlinkSync(path.join('versions', 'v2'), path.join(alameda, 'current'));
+  fs.symlinkSync(path.join('versions', '2'), path.join(alameda, 'current'));
   fs.symlinkSync(path.join('current', 'meetings.db'), path.join(alameda, 'meetings.db'));
 
   await compileArchive(path.join(deployDir, HALIFAX, 'meetings.db'), iterate(halifaxPages), { subdomain: HALIFAX, siteName: 'Halifax Regional Municipality', variant: 'full' });
@@ -171,7 +171,7 @@ export async function buildDeployFolder(): Promise<FixtureDeploy> {
     deployDir,
     switchAlameda(version) {
       const next = path.join(alameda, `.current-${version}-${process.pid}`);
-      fs.symlinkSync(path.join('versions', version), next);
+      fs.symlinkSync(path.join('versions', String(version)), next);
       fs.renameSync(next, path.join(alameda, 'current'));
     },
     remove: () => fs.rmSync(root, { recursive: true, force: true }),

@@ -87,7 +87,7 @@ describe('the JSON API', () => {
       agendaPages: 1,
       meetings: 3,
       documents: 4,
-      version: 'v2',
+      version: 2,
       variant: 'full',
       lastUpdate: '2026-03-02T10:00:00.000Z',
       lowConfidencePages: 1,
@@ -298,7 +298,7 @@ describe('the HTML pages', () => {
   it('list the sites with a cross-site search box', async () => {
     const { $ } = await page('/');
     expect($('[data-testid=site]').map((_, el) => $(el).attr('data-site')).get()).toEqual([ALAMEDA, HALIFAX]);
-    expect($('[data-testid=site]').first().text()).toMatch(/City of Alameda[\s\S]*30[\s\S]*3[\s\S]*v2/);
+    expect($('[data-testid=site]').first().text()).toMatch(/City of Alameda[\s\S]*30[\s\S]*3[\s\S]*2 \(full\)/);
     expect($('form[data-testid=search-form]').attr('action')).toBe('/search');
   });
 
@@ -385,16 +385,16 @@ describe('a new deploy or a rollback', () => {
   it('is served on the next request, without a restart', async () => {
     expect((await json(`/api/sites/${ALAMEDA}/search?q=${OCR_ONLY_WORD}`)).total).toBe(1);
 
-    deploy.switchAlameda('v1'); // clerk deploy rollback: a new `current` renamed over the old
+    deploy.switchAlameda(1); // clerk deploy rollback: a new `current` renamed over the old
     expect((await json(`/api/sites/${ALAMEDA}/search?q=${OCR_ONLY_WORD}`)).total).toBe(0);
     const rolledBack = (await json('/api/sites')).sites[0];
-    expect(rolledBack).toMatchObject({ version: 'v1', variant: 'fast', pages: 29, lowConfidencePages: 0 });
-    // v1 is the search-only archive: its pages have no entities yet
+    expect(rolledBack).toMatchObject({ version: 1, variant: 'fast', pages: 29, lowConfidencePages: 0 });
+    // version 1 is the search-only archive: its pages have no entities yet
     expect(await json(`/api/sites/${ALAMEDA}/pages/${councilMinutes1}`)).toMatchObject({ extracted: false, votes: [] });
 
-    deploy.switchAlameda('v2');
+    deploy.switchAlameda(2);
     expect((await json(`/api/sites/${ALAMEDA}/search?q=${OCR_ONLY_WORD}`)).total).toBe(1);
-    expect((await json('/api/sites')).sites[0]).toMatchObject({ version: 'v2', variant: 'full' });
+    expect((await json('/api/sites')).sites[0]).toMatchObject({ version: 2, variant: 'full' });
   });
 
   it('of the older layout (a meetings.db renamed over the old) is served on the next request too', async () => {
