@@ -5,11 +5,15 @@ import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { extractCommand } from './commands/extract.js';
+import { failuresCommand } from './commands/failures.js';
+import { healthCommand } from './commands/health.js';
+import { retryCommand } from './commands/retry.js';
 import { searchCommand } from './commands/search.js';
 import { serveCommand } from './commands/serve.js';
 import { siteCommand } from './commands/site.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
+import { workersCommand } from './commands/workers.js';
 import { ExitCode, exitCodeFor } from './context.js';
 
 const program = new Command('clerk').description('turns city-council PDFs into searchable, entity-rich meeting archives, durably, on Temporal');
@@ -18,6 +22,10 @@ for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchC
 }
 program.addCommand(deployCommand());
 program.addCommand(serveCommand());
+program.addCommand(failuresCommand());
+program.addCommand(retryCommand());
+program.addCommand(healthCommand());
+program.addCommand(workersCommand());
 throwInsteadOfExiting(program);
 
 try {

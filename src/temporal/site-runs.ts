@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
 import { siteWorkflow, statusQuery } from '../workflows/site.js';
 import { siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
-import { defaultFanOutLimits, siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SiteStatus } from '../workflows/types.js';
+import { defaultFanOutLimits, siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SettledSnapshot, type SiteStatus } from '../workflows/types.js';
 
 export type Priority = 'high' | 'normal' | 'low';
 
@@ -25,18 +25,29 @@ export async function enqueueSite(
   client: Client,
   config: ClerkConfig,
   subdomain: string,
-  options: { priority?: Priority; limits?: Partial<FanOutLimits>; full?: boolean } = {},
+  options: {
+    priority?: Priority;
+    limits?: Partial<FanOutLimits>;
+    full?: boolean;
+    /**
+     * `clerk retry --failed-only`: called only when no run is open, just before the start, to send
+     * the failed work back to be read; returns the counts of what stays settled. The run then
+     * reads no listing.
+     */
+    failedOnly?: () => Promise<SettledSnapshot>;
+  } = {},
 ): Promise<EnqueuedRun> {
   const workflowId = siteWorkflowId(subdomain);
   const running = await describeRun(client, workflowId);
   if (running?.status === 'RUNNING') return { subdomain, workflowId, runId: running.runId, started: false };
+  const failedOnly = options.failedOnly ? { settled: await options.failedOnly() } : undefined;
   const queues = taskQueuesWithPrefix(config.temporal.taskQueuePrefix);
   const handle = await client.workflow.start(siteWorkflow, {
     workflowId,
     taskQueue: queues.workflows,
     // The limits are resolved here and stored in the input: a later change of the defaults must
     // not change what an open run replays (see docs/WORKFLOW-CHANGES.md).
-    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits }, ...(options.full ? { full: true } : {}) }],
+    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits }, ...(options.full ? { full: true } : {}), ...(failedOnly ? { failedOnly } : {}) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
     typedSearchAttributes: [

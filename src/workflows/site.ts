@@ -86,11 +86,19 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   try {
     if (!input.resume) {
       await bookkeeping.startRun({ subdomain, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
-      await enterStage('fetch');
-      const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}) });
-      status.documents = snapshot.documents;
-      status.pages = snapshot.pages;
-      await enterStage('ocr');
+      if (input.failedOnly) {
+        // A failed-only retry: only runs started with this input take this path, so the histories
+        // of older runs (which lack it) replay the fetch path unchanged.
+        status.documents = input.failedOnly.settled.documents;
+        status.pages = input.failedOnly.settled.pages;
+        await enterStage('ocr');
+      } else {
+        await enterStage('fetch');
+        const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}) });
+        status.documents = snapshot.documents;
+        status.pages = snapshot.pages;
+        await enterStage('ocr');
+      }
     }
 
     await ocrEveryDocument(input, limits, status);

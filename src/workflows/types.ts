@@ -74,6 +74,12 @@ export interface SiteWorkflowInput {
   limits?: Partial<FanOutLimits>;
   /** Read the site's whole history and re-check every known document (`clerk enqueue --full`). */
   full?: boolean;
+  /**
+   * `clerk retry --failed-only`: the failed pages and documents were sent back to be read before
+   * the start, so the run reads no listing and starts at OCR from these counts of what stays
+   * settled. Absent in every run started before it existed, which take the fetch path.
+   */
+  failedOnly?: { settled: SettledSnapshot };
   /** Set only by continue-as-new: where the OCR stage left off. */
   resume?: { status: SiteStatus; afterDocumentId: string | null };
 }
