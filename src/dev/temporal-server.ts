@@ -36,6 +36,13 @@ export async function startTemporalDevServer(config: ClerkConfig, options: { per
       extraArgs: [
         '--dynamic-config-value',
         'matching.useNewMatcher=true',
+        // Priority orders tasks within one partition: with the default 4, a high-priority page can
+        // wait behind low ones on another partition (docs/OPERATIONS.md, Priorities). One machine
+        // needs no more than one.
+        '--dynamic-config-value',
+        'matching.numTaskqueueReadPartitions=1',
+        '--dynamic-config-value',
+        'matching.numTaskqueueWritePartitions=1',
         '--sqlite-pragma',
         'journal_mode=WAL',
         '--sqlite-pragma',
