@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # clerk: one image for every worker type and the CLI. Native tesseract and poppler do the OCR and
-# page rendering; the TypeScript runs through tsx, so there is no build step.
+# page rendering. The CLI is compiled and the workflow code bundled once, in the image (bin/build.mjs):
+# every container starts in plain Node and its workflow worker loads the prebuilt bundle.
 
 # --- dependencies: compilers only here, in case a native addon has no prebuilt binary ---------
 FROM node:20-bookworm-slim AS deps
@@ -9,7 +10,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Dev dependencies (typescript, vitest) are not needed to run: tsx is a runtime dependency.
+# Dev dependencies (typescript, vitest) are not needed to run or build: esbuild and tsx are runtime dependencies.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
@@ -26,6 +27,8 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
+# dist/: the compiled CLI and the workflow bundle; bin/clerk.mjs runs them while they match src/.
+RUN node bin/build.mjs
 # The data volume is created from this folder, so it starts out owned by the unprivileged user.
 RUN mkdir -p /data && chown node:node /data
 # PDF child scripts are compiled to plain JS on first use, into this cache inside node_modules.

@@ -100,3 +100,8 @@ if (missingTools.length > 0) {
 if (!onPath('tesseract')) console.log('setup: native tesseract not found; OCR uses tesseract.js with the English and French models shipped on npm (slower; other languages need native tesseract).');
 if (!onPath('pdftoppm')) console.log('setup: poppler-utils not found; text layers are read and pages rendered with pdf.js instead (slower).');
 if (FOR_TESTS && !onPath('chromium') && !process.env.CLERK_CHROMIUM) console.log("setup: chromium not found; the browser tests need Debian's chromium package (or CLERK_CHROMIUM=/path/to/chromium).");
+
+// The compiled CLI and the prebuilt workflow bundle (bin/build.mjs), so `clerk` starts in plain Node:
+// built when missing or stale (about 5-10 s). A failed build is reported and clerk runs the TypeScript.
+const build = spawnSync(process.execPath, [path.join(projectRoot, 'bin', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (build.status !== 0) console.log('setup: the build failed (above); clerk runs the TypeScript through tsx until `npm run build` succeeds.');

@@ -14,6 +14,10 @@
  *   bad-corpus    corrupt, encrypted, empty and odd PDFs: documents that fail (markDocumentFailed)
  *   tight-limits  the sample site with tiny limits: the site run continues as new, and a document
  *                 with more OCR pages than a batch starts pageBatchWorkflow children
+ *   fleet-refresh three sites (whose listings are gone, so their runs fail at once) refreshed by
+ *                 fleetRefreshWorkflow one per batch over a short spread: batches with timers between
+ *
+ *   npx tsx scripts/record-histories.ts --only fleet-refresh     records only the named scenario(s)
  *
  * Only this script's own file names are (over)written; other fixtures in outDir are left alone, so
  * histories of an older workflow version can be kept beside the new ones while its runs are open.
@@ -22,14 +26,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { startBenchStack } from '../bench/support/bench-stack.js';
+import { startBenchStack, type BenchStack } from '../bench/support/bench-stack.js';
 import { writeBadCorpusSite } from '../src/samples/bad-corpus.js';
 import { writeSampleSite } from '../src/samples/sample-site.js';
 import { serveDirectory } from '../src/samples/static-server.js';
 import { saveSite } from '../src/sites/repository.js';
 import { collectHistories, type WorkflowHistory } from '../src/temporal/histories.js';
 import { enqueueSite } from '../src/temporal/site-runs.js';
+import { fleetRefreshWorkflow } from '../src/workflows/fleet.js';
 import type { siteWorkflow } from '../src/workflows/site.js';
+import { taskQueuesWithPrefix } from '../src/workflows/types.js';
 import type { FanOutLimits } from '../src/workflows/types.js';
 import type { HistoryFixture } from '../test/support/history-fixture.js';
 
@@ -45,6 +51,8 @@ interface Scenario {
   pick(histories: WorkflowHistory[]): Record<string, WorkflowHistory | undefined>;
   /** Suffixes that must be found; a missing one fails the recording. */
   required: string[];
+  /** Runs the scenario's workflow and returns the run to collect (default: enqueue the site and wait). */
+  run?(stack: BenchStack, siteUrl: string): Promise<{ workflowId: string; runId: string }>;
 }
 
 const scenarios: Scenario[] = [
@@ -88,6 +96,30 @@ const scenarios: Scenario[] = [
     },
     required: ['siteWorkflow-continued-as-new', 'siteWorkflow-resumed', 'documentWorkflow-page-batches', 'pageBatchWorkflow'],
   },
+  {
+    name: 'fleet-refresh',
+    subdomain: 'fleet-a.ca',
+    // No index.html: each site's listing is a 404, so its run fails at once; only the enqueues matter.
+    writeSite: async (dir) => fs.promises.mkdir(dir, { recursive: true }),
+    run: async (stack, siteUrl) => {
+      for (const subdomain of ['fleet-b.ca', 'fleet-c.ca']) {
+        await saveSite(stack.db, { subdomain, name: subdomain, fetcher: 'http-index', sourceUrl: `${siteUrl}/index.html` });
+      }
+      const queues = taskQueuesWithPrefix(stack.config.temporal.taskQueuePrefix);
+      const handle = await stack.client.workflow.start(fleetRefreshWorkflow, {
+        workflowId: 'fleet/record',
+        taskQueue: queues.workflows,
+        args: [{ queues, spreadMs: 600, batchSize: 1 }],
+      });
+      const counts = await handle.result();
+      if (counts.started !== 3) throw new Error(`fleet-refresh: expected 3 site runs started, got ${JSON.stringify(counts)}`);
+      // Let the site runs end before the stack stops.
+      for (const subdomain of ['fleet-a.ca', 'fleet-b.ca', 'fleet-c.ca']) await stack.client.workflow.getHandle(`site/${subdomain}`).result().catch(() => {});
+      return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    },
+    pick: (histories) => ({ fleetRefreshWorkflow: only(histories, 'fleetRefreshWorkflow') }),
+    required: ['fleetRefreshWorkflow'],
+  },
 ];
 
 async function recordScenario(scenario: Scenario): Promise<Record<string, HistoryFixture>> {
@@ -98,10 +130,7 @@ async function recordScenario(scenario: Scenario): Promise<Record<string, Histor
     await scenario.writeSite(siteDir, scenario.subdomain);
     server = await serveDirectory(siteDir);
     await saveSite(stack.db, { subdomain: scenario.subdomain, name: scenario.name, fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
-    const run = await enqueueSite(stack.client, stack.config, scenario.subdomain, scenario.limits ? { limits: scenario.limits } : {});
-    // result() follows continue-as-new to the last run.
-    const status = await stack.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
-    if (status.stage !== 'completed') throw new Error(`${scenario.name}: the site run ended ${status.stage}: ${status.error}`);
+    const run = scenario.run ? await scenario.run(stack, server.url) : await runSite(stack, scenario);
     const histories = await collectHistories(stack.client, run.workflowId, run.runId);
     const summary = countBy(histories.map((h) => h.workflowType));
     console.log(`  ${scenario.name}: ${histories.length} histories (${Object.entries(summary).map(([t, n]) => `${n} ${t}`).join(', ')})`);
@@ -131,6 +160,14 @@ async function recordScenario(scenario: Scenario): Promise<Record<string, Histor
   }
 }
 
+async function runSite(stack: BenchStack, scenario: Scenario): Promise<{ workflowId: string; runId: string }> {
+  const run = await enqueueSite(stack.client, stack.config, scenario.subdomain, scenario.limits ? { limits: scenario.limits } : {});
+  // result() follows continue-as-new to the last run.
+  const status = await stack.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
+  if (status.stage !== 'completed') throw new Error(`${scenario.name}: the site run ended ${status.stage}: ${status.error}`);
+  return run;
+}
+
 function only(histories: WorkflowHistory[], type: string): WorkflowHistory | undefined {
   const matching = histories.filter((h) => h.workflowType === type);
   return matching.length === 1 ? matching[0] : undefined;
@@ -158,10 +195,15 @@ function countBy(values: string[]): Record<string, number> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const outDir = path.resolve(argv[0] ?? defaultOutDir);
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : undefined;
+  const rest = onlyAt >= 0 ? argv.filter((_, i) => i !== onlyAt && i !== onlyAt + 1) : argv;
+  const unknown = only?.filter((name) => !scenarios.some((s) => s.name === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`no scenario named ${unknown.join(', ')}; scenarios: ${scenarios.map((s) => s.name).join(', ')}`);
+  const outDir = path.resolve(rest[0] ?? defaultOutDir);
   const started = Date.now();
   const fixtures: Record<string, HistoryFixture> = {};
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
     const scenarioStarted = Date.now();
     console.log(`recording ${scenario.name} ...`);
     Object.assign(fixtures, await recordScenario(scenario));

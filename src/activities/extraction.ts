@@ -7,6 +7,7 @@ import type { ExpressionBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { compileArchive, type ArchivePage } from '../archive/compile.js';
+import { metrics } from '../metrics/index.js';
 import type { PageExtraction } from '../extract/index.js';
 import type { ExtractionThreads } from '../extract/threads.js';
 import type { ActivityDeps } from './deps.js';
@@ -40,7 +41,9 @@ export function createExtractionActivities(deps: ActivityDeps & { extractionThre
       const next = await documentsToExtract(input.subdomain, current.at(-1)!.documentId);
       extracting = settleLater(extract(next));
       await saveExtractions(current, results);
-      processed += current.reduce((n, doc) => n + doc.pages.length, 0);
+      const pages = current.reduce((n, doc) => n + doc.pages.length, 0);
+      metrics.extractedPages(pages);
+      processed += pages;
       context.heartbeat({ processed });
       current = next;
     }

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { pdfKey } from '../archive/layout.js';
+import { metrics } from '../metrics/index.js';
 import type { DocumentRow } from '../db/schema.js';
 import { fetcherRegistry, FetchError, UnknownFetcherError, type DiscoveredDocument, type Fetcher, type HttpClient, type SiteSource } from '../fetchers/index.js';
 import { planFetch, type FetchPlan } from '../fetchers/plan.js';
@@ -144,6 +145,7 @@ export function createFetchActivities(deps: ActivityDeps) {
       }
       await store.putFile(record.storageKey, temporary);
       await recordFetchedDocument(db, { ...record, contentSha256: sha256, byteSize: bytes, ...validators });
+      metrics.documentFetched(bytes);
       return 'downloaded';
     } catch (error) {
       if (!(error instanceof FetchError) || signal.aborted) throw error;

@@ -5,6 +5,7 @@ import { createDeployActivities } from './deploy.js';
 import type { ActivityDeps } from './deps.js';
 import { createExtractionActivities } from './extraction.js';
 import { createFetchActivities } from './fetch.js';
+import { createFleetActivities } from './fleet.js';
 import { createOcrActivities } from './ocr.js';
 
 export type WorkerType = 'workflows' | 'fetch' | 'ocr' | 'extraction' | 'deploy';
@@ -19,7 +20,7 @@ export interface WorkerResources {
 export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {
   switch (type) {
     case 'workflows':
-      return createBookkeepingActivities(deps);
+      return { ...createBookkeepingActivities(deps), ...createFleetActivities(deps) };
     case 'fetch':
       return createFetchActivities(deps);
     case 'ocr':

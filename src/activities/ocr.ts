@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { pageTextKey, type DocumentIdentity } from '../archive/layout.js';
+import { metrics } from '../metrics/index.js';
 import type { DocumentRow } from '../db/schema.js';
 import type { OcrResult } from '../ocr/engine.js';
 import { OcrLanguageUnavailableError, parseOcrLanguages } from '../ocr/languages.js';
@@ -86,6 +87,8 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
       // An explicitly chosen renderer renders every page; 'auto' takes scans out as they are.
       { defaultDpi: config.ocr.dpi, maxScanDpi: config.ocr.maxScanDpi, maxPixels: config.ocr.maxRenderPixels, extractScans: config.ocr.renderer === 'auto' },
     );
+    // Which engine read the page, for clerk_pages_ocr_total; none for a blank page or a render failure.
+    let engineName = 'none';
     try {
       const reading = await withHeartbeats(async (): Promise<PageReadingOutcome> => {
         const extracted = plan.source === 'scan' && (await extractScanToPgm(pdfPath, input.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath: pgmPath }).catch(asActivityFailure));
@@ -101,7 +104,10 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
             }).catch(asActivityFailure);
         if (isBlankPage(await readPgm(pgmPath))) return { dpi, blank: true };
         const result = await ocrEngines
-          .use(async (engine) => ({ ...(await engine.recognize(pgmPath, { signal, dpi, languages })), engine: engine.name }))
+          .use(async (engine) => {
+            engineName = engine.name;
+            return { ...(await engine.recognize(pgmPath, { signal, dpi, languages })), engine: engine.name };
+          })
           .catch(asActivityFailure);
         return { dpi, blank: false, result };
       });
@@ -117,7 +123,11 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
           ? { dpi: reading.dpi, blank: true }
           : { dpi: reading.dpi, confidence: reading.result.confidence, rotation: reading.result.rotation, blank: false },
       });
+      metrics.pageOcr(engineName, reading.blank ? 'blank' : 'done');
       return { chars: text.length, skipped: false };
+    } catch (error) {
+      metrics.pageOcr(engineName, 'failed');
+      throw error;
     } finally {
       await fs.rm(pgmPath, { force: true });
     }

@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity';
+import { metrics } from '../metrics/index.js';
 import { recordJobEnd, recordJobStart } from '../progress/job-tracking.js';
 import type { ActivityDeps } from './deps.js';
 
 /**
  * Wraps an activity so each execution attempt leaves a job_tracking row: running when it
- * starts, then succeeded or failed with the error. Every activity takes a `subdomain`.
+ * starts, then succeeded or failed with the error. Every activity takes a `subdomain`. Each attempt
+ * is also timed into `clerk_activity_seconds` and logged at start and end with its site and stage.
  */
 export function tracked<Input extends { subdomain: string }, Output>(
   deps: ActivityDeps,
@@ -12,8 +14,14 @@ export function tracked<Input extends { subdomain: string }, Output>(
   run: (input: Input) => Promise<Output>,
 ): (input: Input) => Promise<Output> {
   return async (input: Input) => {
-    const info = Context.current().info;
+    const context = Context.current();
+    stages.set(context, stage);
+    const info = context.info;
     const execution = workflowExecutionOf(info);
+    // The context's logger adds the workflow and activity ids; the site and stage are known here.
+    const where = { subdomain: input.subdomain, stage };
+    const startedAt = performance.now();
+    context.log.info('activity started', where);
     const jobId = await recordJobStart(deps.db, {
       subdomain: input.subdomain,
       jobType: info.activityType,
@@ -27,13 +35,26 @@ export function tracked<Input extends { subdomain: string }, Output>(
     try {
       const output = await run(input);
       await recordJobEnd(deps.db, jobId, {});
+      const seconds = (performance.now() - startedAt) / 1000;
+      metrics.activity(info.activityType, stage, 'succeeded', seconds);
+      context.log.info('activity finished', { ...where, seconds });
       return output;
     } catch (error) {
+      const seconds = (performance.now() - startedAt) / 1000;
+      metrics.activity(info.activityType, stage, 'failed', seconds);
+      context.log.warn('activity failed', { ...where, seconds, error: error instanceof Error ? error.message : String(error) });
       // Recording is best effort here: the activity's own error is the one Temporal must see.
       await recordJobEnd(deps.db, jobId, { error: error instanceof Error ? error.message : String(error) }).catch(() => {});
       throw error;
     }
   };
+}
+
+const stages = new WeakMap<Context, string>();
+
+/** The pipeline stage of the tracked activity running in `context`, so every log line of it can say so. */
+export function stageOf(context: Context): string | undefined {
+  return stages.get(context);
 }
 
 /** clerk's activities always run on behalf of a workflow; the SDK types also allow standalone ones. */

@@ -8,16 +8,10 @@ import { InvalidSubdomainError } from '../sites/subdomain.js';
 import { UnknownSiteError } from '../sites/repository.js';
 import { connectClient, TemporalUnreachableError } from '../temporal/connection.js';
 
-/** Exit codes every command shares, so scripts can tell a bad request from a broken service. */
-export const ExitCode = {
-  ok: 0,
-  /** The work itself failed: a run ended failed, a search found nothing to search. */
-  failed: 1,
-  /** The request was wrong: a malformed subdomain, an unknown site, a bad flag. */
-  usage: 2,
-  /** A service clerk needs (Postgres, Temporal) is not reachable. */
-  unavailable: 3,
-} as const;
+import { ExitCode } from './exit-code.js';
+
+// Kept here too, so commands import everything they share from one place.
+export { ExitCode };
 
 export class CliError extends Error {
   constructor(

@@ -8,13 +8,14 @@ import { extractCommand } from './commands/extract.js';
 import { failuresCommand } from './commands/failures.js';
 import { healthCommand } from './commands/health.js';
 import { retryCommand } from './commands/retry.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { searchCommand } from './commands/search.js';
 import { serveCommand } from './commands/serve.js';
 import { siteCommand } from './commands/site.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
 import { workersCommand } from './commands/workers.js';
-import { ExitCode, exitCodeFor } from './context.js';
+import { ExitCode } from './exit-code.js';
 
 const program = new Command('clerk').description('turns city-council PDFs into searchable, entity-rich meeting archives, durably, on Temporal');
 for (const command of [siteCommand(), enqueueCommand(), statusCommand(), searchCommand(), extractCommand(), workerCommand(), dbCommand(), devCommand(), demoCommand()]) {
@@ -26,6 +27,7 @@ program.addCommand(failuresCommand());
 program.addCommand(retryCommand());
 program.addCommand(healthCommand());
 program.addCommand(workersCommand());
+program.addCommand(scheduleCommand());
 throwInsteadOfExiting(program);
 
 try {
@@ -35,6 +37,9 @@ try {
     // commander already printed its message; help and --version exit 0, usage mistakes exit 2.
     process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   } else {
+    // Imported only on failure: context.ts loads the Temporal client, Postgres and every fetcher,
+    // which `clerk --help` should not wait for.
+    const { exitCodeFor } = await import('./context.js');
     console.error(`clerk: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = exitCodeFor(error);
   }

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClerkConfig } from '../config/index.js';
+import { connectClient } from '../temporal/connection.js';
+import { DEFAULT_SCHEDULE, ensureSchedule } from '../temporal/schedules.js';
 import { stackInfoPath, type StackInfo } from './stack.js';
 
 const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
@@ -25,7 +27,7 @@ export function readStackInfo(config: ClerkConfig): StackInfo | undefined {
 /** Starts `clerk dev stack` in the background (if it is not running) and waits until it is ready. */
 export async function stackUp(config: ClerkConfig, log: (line: string) => void): Promise<StackInfo> {
   const running = readStackInfo(config);
-  if (running) return running;
+  if (running) return withDefaultSchedule(config, running, log);
   const logPath = stackLogPath(config);
   fs.mkdirSync(path.dirname(logPath), { recursive: true });
   const logFd = fs.openSync(logPath, 'a');
@@ -38,11 +40,32 @@ export async function stackUp(config: ClerkConfig, log: (line: string) => void):
   child.once('exit', () => (exited = true));
   while (Date.now() < deadline && !exited) {
     const info = readStackInfo(config);
-    if (info?.ready) return info;
+    if (info?.ready) return withDefaultSchedule(config, info, log);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const tail = fs.readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
   throw new Error(`the local stack did not become ready; last lines of ${logPath}:\n${tail}`);
+}
+
+/**
+ * Creates the default schedule (`nightly-refresh`, every site re-enqueued from 02:00 UTC over 4 hours)
+ * unless a schedule of that name exists, whatever its settings: an operator's change is kept.
+ */
+async function withDefaultSchedule(config: ClerkConfig, info: StackInfo, log: (line: string) => void): Promise<StackInfo> {
+  try {
+    const client = await connectClient(config);
+    try {
+      if (await ensureSchedule(client, config, { ...DEFAULT_SCHEDULE, note: 'created by clerk dev up' })) {
+        log(`created the schedule ${DEFAULT_SCHEDULE.name} (${DEFAULT_SCHEDULE.cron} UTC, spread 4h): \`clerk schedule describe ${DEFAULT_SCHEDULE.name}\``);
+      }
+    } finally {
+      await client.connection.close();
+    }
+  } catch (error) {
+    // The stack is up either way; the schedule is a convenience `clerk schedule create` also gives.
+    log(`could not create the schedule ${DEFAULT_SCHEDULE.name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return info;
 }
 
 /** Asks the stack to drain and stop, and waits for it to exit. */

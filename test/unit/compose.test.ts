@@ -55,7 +55,13 @@ describe.skipIf(!goInstalled)('docker-compose.yml, validated by compose-go', () 
     const project = JSON.parse(run.stdout) as {
       services: Record<string, { command?: string[]; ports?: { target: number; published: string }[]; volumes?: { source: string; target: string; read_only?: boolean }[]; depends_on?: object; environment?: Record<string, string> }>;
     };
-    for (const type of workerTypes) expect(project.services[`worker-${type}`]?.command).toEqual(['node', 'bin/clerk.mjs', 'worker', type]);
+    for (const type of workerTypes) {
+      expect(project.services[`worker-${type}`]?.command).toEqual(['node', 'bin/clerk.mjs', 'worker', type, '--metrics-port', '9464', '--log-format', 'json']);
+    }
+    // Prometheus scrapes them with the repository's config.
+    const prometheus = project.services['prometheus'];
+    expect(prometheus?.volumes).toEqual([expect.objectContaining({ target: '/etc/prometheus/prometheus.yml', read_only: true })]);
+    expect(fs.readFileSync(path.resolve('deploy/prometheus.yml'), 'utf8')).toMatch(/port: 9464/);
 
     const serve = project.services['clerk-serve'];
     expect(serve?.command).toEqual(['node', 'bin/clerk.mjs', 'serve', '--host', '0.0.0.0', '--port', '8000']);

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// bin/clerk.mjs runs the compiled CLI (bin/build.mjs) only while its build matches the sources, and
+// the TypeScript through tsx otherwise. Checked on a copy of the project (its node_modules linked),
+// so building and editing sources here never touches the checkout's own dist/ or src/.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let copy: string;
+
+function clerk(args: string[], options: { env?: Record<string, string>; input?: string } = {}) {
+  const run = spawnSync(process.execPath, [path.join(copy, 'bin/clerk.mjs'), ...args], {
+    cwd: copy,
+    input: options.input,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, CLERK_CLI_TRACE: '1', COLUMNS: '120', ...options.env },
+  });
+  const trace = /^clerk: running (the compiled CLI|the TypeScript through tsx): (.*)$/m.exec(run.stderr);
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr, ran: trace?.[1] === 'the compiled CLI' ? 'compiled' : trace ? 'tsx' : 'unknown', why: trace?.[2] };
+}
+
+const tsx = { CLERK_CLI: 'tsx' };
+
+beforeAll(() => {
+  copy = fs.mkdtempSync(path.join(os.tmpdir(), 'clerk-cli-startup-'));
+  for (const entry of ['bin', 'src', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true, preserveTimestamps: true });
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  const build = spawnSync(process.execPath, [path.join(copy, 'bin/build.mjs')], { cwd: copy, encoding: 'utf8', timeout: 180_000 });
+  expect(build.stderr).toBe('');
+  expect(build.status).toBe(0);
+});
+afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+describe('the compiled CLI', () => {
+  it('runs after a build, with the same help as the TypeScript', () => {
+    const compiled = clerk(['--help']);
+    expect(compiled.ran).toBe('compiled');
+    expect(compiled.code).toBe(0);
+    const typescript = clerk(['--help'], { env: tsx });
+    expect(typescript.ran).toBe('tsx');
+    expect(compiled.stdout).toBe(typescript.stdout);
+    expect(compiled.stdout).toMatch(/^\s+status \[options\] \[subdomain\]/m);
+  });
+
+  it('gives each command the same help and usage errors as the TypeScript', () => {
+    for (const args of [['help', 'status'], ['site', '--help'], ['no-such-command'], ['status', '--no-such-flag']]) {
+      const compiled = clerk(args);
+      const typescript = clerk(args, { env: tsx });
+      expect(compiled.ran).toBe('compiled');
+      expect({ args, code: compiled.code, stdout: compiled.stdout, stderr: compiled.stderr.replace(/^clerk: running .*\n/m, '') }).toEqual({
+        args,
+        code: typescript.code,
+        stdout: typescript.stdout,
+        stderr: typescript.stderr.replace(/^clerk: running .*\n/m, ''),
+      });
+    }
+  });
+
+  it('runs a command whose work is in a child process started from a source file (extract --pdf)', async () => {
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    const lines = ['Motion by Council Member Ortiz, seconded by Council Member Chen, to approve the minutes.', 'Ayes: Ortiz, Chen, Ramirez. Noes: None.', 'The motion carried 3-0.'];
+    const page = pdf.addPage([612, 792]);
+    lines.forEach((line, i) => page.drawText(line, { x: 50, y: 740 - i * 16, size: 10, font }));
+    const file = path.join(copy, 'minutes.pdf');
+    fs.writeFileSync(file, await pdf.save());
+    const compiled = clerk(['extract', '--pdf', file]);
+    expect(compiled.ran).toBe('compiled');
+    expect(compiled.stderr.replace(/^clerk: running .*\n/m, '')).toBe('');
+    expect(compiled.code).toBe(0);
+    expect(compiled.stdout).toBe(clerk(['extract', '--pdf', file], { env: tsx }).stdout);
+    expect(compiled.stdout).toContain('Ortiz');
+  });
+
+  it('ships the prebuilt workflow bundle the compiled workers load', () => {
+    expect(fs.statSync(path.join(copy, 'dist/workflow-bundle.js')).size).toBeGreaterThan(100_000);
+    const chunks = fs.readdirSync(path.join(copy, 'dist/cli')).filter((name) => name.endsWith('.mjs'));
+    expect(chunks.some((name) => fs.readFileSync(path.join(copy, 'dist/cli', name), 'utf8').includes('"dist/workflow-bundle.js"'))).toBe(true);
+  });
+});
+
+describe('a stale build', () => {
+  it('falls back to the TypeScript when a source changes, and runs the compiled CLI again once rebuilt', () => {
+    expect(clerk(['--help']).ran).toBe('compiled');
+    const source = path.join(copy, 'src/cli/main.ts');
+    const later = new Date(fs.statSync(source).mtimeMs + 5_000);
+    fs.utimesSync(source, later, later);
+    const stale = clerk(['--help']);
+    expect(stale.ran).toBe('tsx');
+    expect(stale.why).toMatch(/stale build/);
+    expect(stale.code).toBe(0);
+
+    const rebuilt = spawnSync(process.execPath, [path.join(copy, 'bin/build.mjs'), '--if-stale'], { cwd: copy, encoding: 'utf8', timeout: 180_000 });
+    expect(rebuilt.status).toBe(0);
+    expect(clerk(['--help']).ran).toBe('compiled');
+    expect(spawnSync(process.execPath, [path.join(copy, 'bin/build.mjs'), '--if-stale'], { cwd: copy, encoding: 'utf8' }).stdout).toMatch(/up to date/);
+  });
+
+  it('falls back to the TypeScript when a source file is added', () => {
+    expect(clerk(['--help']).ran).toBe('compiled');
+    const added = path.join(copy, 'src/cli/added-after-the-build.ts');
+    fs.writeFileSync(added, 'export const added = true;\n');
+    try {
+      expect(clerk(['--help']).ran).toBe('tsx');
+    } finally {
+      fs.rmSync(added);
+    }
+    expect(clerk(['--help']).ran).toBe('compiled');
+  });
+
+  it('runs the TypeScript when there is no build', () => {
+    fs.rmSync(path.join(copy, 'dist/stamp.json'));
+    const run = clerk(['--help']);
+    expect(run.ran).toBe('tsx');
+    expect(run.why).toMatch(/no build/);
+  });
+});
