@@ -62,3 +62,13 @@ export function progressLine(progress: SiteProgressRow): string {
   const percent = total > 0 ? ((100 * progress.stage_completed) / total).toFixed(1) : '0.0';
   return `${progress.subdomain}: ${progress.current_stage} (${progress.stage_completed}/${total}, ${percent}%)`;
 }
+
+/** The lines a finished `--wait` prints for one site: its stage, counts, error and Web UI link. */
+export function printRunSummary(report: SiteReport): void {
+  console.log('');
+  console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus})`);
+  console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
+  console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
+  if (report.query?.error) console.log(`  error: ${report.query.error}`);
+  console.log(`  Web UI:    ${report.webUi}`);
+}

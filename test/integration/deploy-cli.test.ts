@@ -1,33 +1,22 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileArchive, type ArchivePage } from '../../src/archive/compile.js';
 import { publishArchive } from '../../src/deploy/publish.js';
 import { recordPublication } from '../../src/deploy/records.js';
 import { saveSite } from '../../src/sites/repository.js';
+import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
-const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 const SITE = 'alameda.ca';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let harness: Harness;
 
 /** The real `clerk` CLI in a child process, pointed at this test's database and deploy folder. */
 function clerk(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [clerkBin, ...args], { env: { ...process.env, ...harness.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runClerk(args, { ...harness.env, ...env });
 }
 
 async function* pagesOf(pages: ArchivePage[]): AsyncGenerator<ArchivePage> {

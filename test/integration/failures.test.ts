@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meetingSlug } from '../../src/fetchers/meeting.js';
 import { recordUndownloadableDocument } from '../../src/progress/documents.js';
@@ -11,21 +9,17 @@ import { saveSite } from '../../src/sites/repository.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import { expectExactAccounting } from '../support/accounting.js';
+import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
-const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 const SITE = 'badcorpus.ca';
 const BROKEN = 'broken.ca';
 
 let harness: Harness;
 
 /** The real `clerk` CLI in a child process, pointed at this test's database and Temporal server. */
-function clerk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [clerkBin, ...args], { env: { ...process.env, ...harness.env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function clerk(...args: string[]): Promise<CliResult> {
+  return runClerk(args, harness.env);
 }
 
 type Group = FailureGroup & { examples: (FailureGroup['examples'][number] & { webUi: string | null })[] };

@@ -1,32 +1,21 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../../src/ops/health.js';
 import { taskQueuesWithPrefix } from '../../src/workflows/types.js';
+import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
-const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 const queueChecks = ['queue:workflows', 'queue:fetch', 'queue:ocr', 'queue:extraction', 'queue:deploy'];
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let harness: Harness;
 
 /** The real `clerk` CLI in a child process, pointed at this test's database and Temporal server. */
 function clerk(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [clerkBin, ...args], { env: { ...process.env, ...harness.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runClerk(args, { ...harness.env, ...env });
 }
 
 /** `clerk health --json`, with a short service timeout so a closed port is called down quickly. */

@@ -1,16 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import type { JobStatus } from '../../src/db/schema.js';
-import { findTemporalCli } from '../../src/dev/temporal-cli.js';
 import { saveSite } from '../../src/sites/repository.js';
 import { serveDirectory, type StaticServer } from '../../src/samples/static-server.js';
 import { enqueueSite, type Priority } from '../../src/temporal/site-runs.js';
 import { collectHistories } from '../../src/temporal/histories.js';
-import { clerkSearchAttributes } from '../../src/workflows/search-attributes.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import { taskQueuesWithPrefix, type SiteStatus } from '../../src/workflows/types.js';
 import { createHarness, type Harness } from '../support/harness.js';
@@ -37,7 +31,6 @@ interface OcrJob {
  * enqueued after it must have its pages dispatched first once an OCR worker starts.
  */
 describe('priorities: a high-priority site overtakes a low-priority OCR backlog', () => {
-  let temporal: TestWorkflowEnvironment;
   let harness: Harness;
   const servers: StaticServer[] = [];
   let ocrQueue: string;
@@ -50,8 +43,9 @@ describe('priorities: a high-priority site overtakes a low-priority OCR backlog'
   let runs: Record<string, { workflowId: string; runId: string }>;
 
   beforeAll(async () => {
-    temporal = await startSinglePartitionDevServer();
-    harness = await createHarness('priorities', { TEMPORAL_ADDRESS: temporal.address });
+    // The shared test server runs as the dev stack does: new matcher, one partition per task queue
+    // (priority orders tasks within a partition; src/dev/temporal-server.ts).
+    harness = await createHarness('priorities');
     ocrQueue = taskQueuesWithPrefix(harness.config.temporal.taskQueuePrefix).ocr;
     for (const [subdomain, shape] of [
       [LOW, LOW_SHAPE],
@@ -90,7 +84,6 @@ describe('priorities: a high-priority site overtakes a low-priority OCR backlog'
   afterAll(async () => {
     for (const server of servers) await server.close();
     await harness?.close();
-    await temporal?.teardown();
   });
 
   it('leaves a backlog of low-priority OCR pages, all carrying the site priority key 5', () => {
@@ -195,31 +188,3 @@ describe('priorities: a high-priority site overtakes a low-priority OCR backlog'
     }));
   }
 });
-
-/**
- * The dev server as the project starts it (new matcher, clerk's search attributes), but with one
- * partition per task queue: priority orders tasks within a partition, and the default four
- * partitions each hand out their own highest-priority task (docs/OPERATIONS.md#priorities).
- */
-async function startSinglePartitionDevServer(): Promise<TestWorkflowEnvironment> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'clerk-priorities-temporal-'));
-  const config = loadConfig({ CLERK_DATA_DIR: root }, root);
-  const cli = findTemporalCli(config);
-  fs.rmSync(root, { recursive: true, force: true });
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
-      ip: '127.0.0.1',
-      namespace: config.temporal.namespace,
-      searchAttributes: clerkSearchAttributes,
-      extraArgs: [
-        '--dynamic-config-value',
-        'matching.useNewMatcher=true',
-        '--dynamic-config-value',
-        'matching.numTaskqueueReadPartitions=1',
-        '--dynamic-config-value',
-        'matching.numTaskqueueWritePartitions=1',
-      ],
-    },
-  });
-}

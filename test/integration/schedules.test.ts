@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory } from '../../src/samples/static-server.js';
 import { saveSite } from '../../src/sites/repository.js';
@@ -9,19 +7,15 @@ import { createSchedule, deleteSchedule, describeSchedule, ensureSchedule, Sched
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { FleetRefreshCounts } from '../../src/workflows/fleet.js';
 import { siteWorkflowId } from '../../src/workflows/types.js';
+import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
-const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 
 let harness: Harness;
 
 /** The real `clerk` CLI in a child process, pointed at this test's database and Temporal server. */
-function clerk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [clerkBin, ...args], { env: { ...process.env, ...harness.env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function clerk(...args: string[]): Promise<CliResult> {
+  return runClerk(args, harness.env);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,25 +6,16 @@ import { startFolderFixture } from '../../src/samples/platforms/folder.js';
 import { startLegistarFixture } from '../../src/samples/platforms/legistar.js';
 import { siteAddArguments } from '../../src/samples/platforms/index.js';
 import type { PlatformFixture } from '../../src/samples/platforms/types.js';
+import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
-const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let harness: Harness;
 
 /** The real `clerk` CLI in a child process, pointed at this test's database and Temporal server. */
 function clerk(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [clerkBin, ...args], { env: { ...process.env, ...harness.env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runClerk(args, harness.env);
 }
 
 async function siteNames(): Promise<string[]> {

@@ -6,7 +6,7 @@ import { parseSubdomain } from '../../sites/subdomain.js';
 import { getSite } from '../../sites/repository.js';
 import { enqueueSite, type EnqueuedRun, type Priority } from '../../temporal/site-runs.js';
 import { config, ExitCode, printJson, withClient, withDb } from '../context.js';
-import { siteReport, type SiteReport } from '../site-report.js';
+import { printRunSummary, siteReport, type SiteReport } from '../site-report.js';
 import { whereToSearch } from '../where-to-search.js';
 
 export function enqueueCommand(): Command {
@@ -70,11 +70,6 @@ async function waitWithProgress(client: Client, db: Db, subdomains: string[], sh
 }
 
 function printSummary(report: SiteReport): void {
-  console.log('');
-  console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus})`);
-  console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
-  console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
-  if (report.query?.error) console.log(`  error: ${report.query.error}`);
-  console.log(`  Web UI:    ${report.webUi}`);
+  printRunSummary(report);
   console.log(whereToSearch(config(), report.subdomain));
 }

@@ -7,7 +7,7 @@ import { parseSubdomain } from '../../sites/subdomain.js';
 import { describeRun, enqueueSite, type EnqueuedRun, type Priority } from '../../temporal/site-runs.js';
 import { siteWorkflowId } from '../../workflows/types.js';
 import { config, ExitCode, printJson, withClient, withDb } from '../context.js';
-import { siteReport, type SiteReport } from '../site-report.js';
+import { printRunSummary, siteReport, type SiteReport } from '../site-report.js';
 
 interface RetryOptions {
   failedOnly?: boolean;
@@ -74,7 +74,7 @@ export function retryCommand(): Command {
           reports: result.reports,
         });
       } else {
-        for (const report of result.reports) printSummary(report);
+        for (const report of result.reports) printRunSummary(report);
       }
       if (result.reports.some((r) => r.workflowStatus !== 'COMPLETED')) process.exitCode = ExitCode.failed;
     });
@@ -147,11 +147,3 @@ async function waitForRuns(client: Client, db: Db, outcomes: RetryOutcome[]): Pr
   return reports;
 }
 
-function printSummary(report: SiteReport): void {
-  console.log('');
-  console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus})`);
-  console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
-  console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
-  if (report.query?.error) console.log(`  error: ${report.query.error}`);
-  console.log(`  Web UI:    ${report.webUi}`);
-}
