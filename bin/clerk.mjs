@@ -3,8 +3,13 @@
 // built from the sources exactly as they are now; otherwise the TypeScript through tsx, so the
 // repository works without a build and an edit under src/ is never hidden by an old build.
 // CLERK_CLI=tsx forces the TypeScript; CLERK_CLI_TRACE=1 prints which one runs, and why, on stderr.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import Module from 'node:module';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildState, cliPath } from './build.mjs';
+import vm from 'node:vm';
+import { buildDir, buildState, cliPath } from './build.mjs';
 
 const state = process.env.CLERK_CLI === 'tsx' ? { fresh: false, reason: 'CLERK_CLI=tsx' } : buildState();
 if (process.env.CLERK_CLI_TRACE === '1') console.error(`clerk: running ${state.fresh ? 'the compiled CLI' : 'the TypeScript through tsx'}: ${state.reason}`);
@@ -16,7 +21,80 @@ if (!state.fresh || process.env.CLERK_FETCHER_PLUGINS) {
 }
 if (state.fresh) {
   process.setSourceMapsEnabled(true);
+  cacheCompiledPackages(path.join(buildDir, 'compile-cache'));
   await import(pathToFileURL(cliPath).href);
 } else {
   await import('../src/cli/main.ts');
+}
+
+/**
+ * Keeps V8's compiled code of the packages the CLI loads, so the next start reads it instead of
+ * compiling them again: @temporalio/client and the protobuf definitions it loads are megabytes of
+ * JavaScript, compiled at every `clerk status`. Node 22 does this itself (module.enableCompileCache);
+ * on Node 20 the CommonJS files under node_modules are compiled here, as Node would (Module.wrap),
+ * with V8's cached data: read when present, written at exit when missing or rejected (another Node
+ * or V8 version). The cache files are named by the file's path, size and mtime and the Node version,
+ * so an updated package never runs stale code, and they are written whole (rename) so that
+ * clerk processes starting together never read half a file. Anything unexpected falls back to Node's
+ * own compilation.
+ */
+function cacheCompiledPackages(dir) {
+  if (typeof Module.enableCompileCache === 'function') {
+    Module.enableCompileCache(dir);
+    return;
+  }
+  const compile = Module.prototype._compile;
+  const toWrite = [];
+  const nodeModules = `${path.sep}node_modules${path.sep}`;
+  Module.prototype._compile = function compileWithCache(content, filename) {
+    if (!filename.includes(nodeModules) || content.startsWith('#!')) return compile.call(this, content, filename);
+    let cacheFile;
+    let cachedData;
+    let script;
+    try {
+      const stat = fs.statSync(filename);
+      cacheFile = path.join(dir, `${createHash('sha1').update(`${process.version}\0${filename}\0${stat.size}\0${stat.mtimeMs}`).digest('hex')}.v8`);
+      cachedData = readIfPresent(cacheFile);
+      script = new vm.Script(Module.wrap(content), { filename, cachedData, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+    } catch {
+      // A syntax error (Node reports it better) or an unreadable file: Node's own way.
+      return compile.call(this, content, filename);
+    }
+    if (cachedData === undefined || script.cachedDataRejected) toWrite.push({ script, cacheFile });
+    const wrapper = script.runInThisContext({ displayErrors: true });
+    return wrapper.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
+  };
+  // Written at exit: the code compiled while the command ran (lazily compiled functions too) is kept.
+  process.once('exit', () => {
+    if (toWrite.length === 0) return;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      for (const { script, cacheFile } of toWrite) {
+        const temporary = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(temporary, script.createCachedData());
+        fs.renameSync(temporary, cacheFile);
+      }
+    } catch {
+      // A cache that cannot be written (read-only checkout) only makes the next start slower.
+    }
+  });
+}
+
+function readIfPresent(file) {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `require` Node gives a CommonJS module. */
+function requireFor(module) {
+  const require = (id) => module.require(id);
+  require.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+  require.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
+  require.main = process.mainModule;
+  require.extensions = Module._extensions;
+  require.cache = Module._cache;
+  return require;
 }

@@ -12,8 +12,9 @@
  *
  *   sample-site   the sample site, default limits: site run, documents with and without OCR pages
  *   bad-corpus    corrupt, encrypted, empty and odd PDFs: documents that fail (markDocumentFailed)
- *   tight-limits  the sample site with tiny limits: the site run continues as new, and a document
- *                 with more OCR pages than a batch starts pageBatchWorkflow children
+ *   tight-limits  the sample site with tiny limits: the site run continues as new, a document
+ *                 with more OCR pages than a batch starts pageBatchWorkflow children, and every
+ *                 OCRed page is reported to the site run (progressBatchPages 1)
  *   fleet-refresh three sites (whose listings are gone, so their runs fail at once) refreshed by
  *                 fleetRefreshWorkflow one per batch over a short spread: batches with timers between
  *
@@ -83,7 +84,7 @@ const scenarios: Scenario[] = [
     name: 'tight-limits',
     subdomain: 'tight-limits.ca',
     writeSite: (dir, subdomain) => writeSampleSite(dir, { subdomain }),
-    limits: { continueAsNewAfterEvents: 30, documentsInFlight: 2, pagesPerBatch: 1 },
+    limits: { continueAsNewAfterEvents: 30, documentsInFlight: 2, pagesPerBatch: 1, progressBatchPages: 1 },
     pick: (histories) => {
       const siteRuns = histories.filter((h) => h.workflowType === 'siteWorkflow');
       return {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # One-shot (temporalio/admin-tools): once the server answers, make sure the namespace exists and
-# carries clerk's custom search attributes (the Web UI filters runs by site and stage with them).
+# carries clerk's custom search attributes (the Web UI filters runs by site, stage and kind with them).
 set -eu
 
 : "${TEMPORAL_ADDRESS:=temporal:7233}"
@@ -27,7 +27,7 @@ else
 fi
 
 # A new namespace takes a moment to be visible to every service: retry until the create sticks.
-for name in ClerkSite ClerkStage; do
+for name in ClerkSite ClerkStage ClerkKind; do
   attempt=0
   until temporal operator search-attribute list --namespace "${NAMESPACE}" | grep -qw "${name}"; do
     attempt=$((attempt + 1))

@@ -1,6 +1,6 @@
 import type { Stage } from '../db/schema.js';
 import { failDocument, failPage, finishDocument, listPendingDocumentIds, type DocumentOutcome } from '../progress/documents.js';
-import { enterStage, finishRun, startRun } from '../progress/site-progress.js';
+import { enterStage, finishRun, startRun, type RunEnd } from '../progress/site-progress.js';
 import { getSite, siteExists, UnknownSiteError } from '../sites/repository.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps.js';
@@ -40,7 +40,7 @@ export function createBookkeepingActivities(deps: ActivityDeps) {
       async (input: { subdomain: string; documentId: string }): Promise<DocumentOutcome> => finishDocument(db, input.subdomain, input.documentId),
     ),
 
-    finishRun: tracked(deps, 'deploy', async (input: { subdomain: string; stage: 'completed' | 'failed'; error?: string; errorStage?: string }) => {
+    finishRun: tracked(deps, 'deploy', async (input: { subdomain: string; stage: RunEnd; error?: string; errorStage?: string }) => {
       // A run for a site that was never registered has no progress row to finish.
       if (!(await siteExists(db, input.subdomain))) return;
       await finishRun(db, input.subdomain, input);

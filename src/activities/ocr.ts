@@ -111,6 +111,9 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
           .catch(asActivityFailure);
         return { dpi, blank: false, result };
       });
+      // A cancelled page writes nothing and stays pending: the render step does not watch the
+      // signal, so a reading may still come back after the cancellation arrived.
+      signal.throwIfAborted();
       const text = reading.blank ? '' : reading.result.text;
       const key = pageTextKey(identityOf(doc), input.page);
       await store.put(key, text);
@@ -126,7 +129,8 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
       metrics.pageOcr(engineName, reading.blank ? 'blank' : 'done');
       return { chars: text.length, skipped: false };
     } catch (error) {
-      metrics.pageOcr(engineName, 'failed');
+      // A cancelled page did not fail.
+      if (!signal.aborted) metrics.pageOcr(engineName, 'failed');
       throw error;
     } finally {
       await fs.rm(pgmPath, { force: true });

@@ -1,12 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { ConfigError, effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
+import { effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
 import { connectDatabase, type Db } from '../db/connect.js';
 import { isDatabaseReachable } from '../db/admin.js';
-import { fetcherRegistry, PluginError, UnknownFetcherError, type FetcherRegistry } from '../fetchers/index.js';
-import { SiteSettingsError } from '../fetchers/site-settings.js';
-import { InvalidSubdomainError } from '../sites/subdomain.js';
-import { UnknownSiteError } from '../sites/repository.js';
-import { connectClient, TemporalUnreachableError } from '../temporal/connection.js';
+import type { FetcherRegistry } from '../fetchers/index.js';
 
 import { ExitCode } from './exit-code.js';
 
@@ -44,6 +40,8 @@ export async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
 }
 
 export async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: commands that never talk to Temporal do not load its client.
+  const { connectClient } = await import('../temporal/connection.js');
   const client = await connectClient(config());
   try {
     return await work(client);
@@ -52,25 +50,25 @@ export async function withClient<T>(work: (client: Client) => Promise<T>): Promi
   }
 }
 
+/**
+ * The errors a user causes (a malformed subdomain, an unknown site, a bad setting or plugin), by
+ * class name: matching the classes themselves would load every module that defines one (the
+ * fetchers, cheerio, zod, the Temporal client) into every command, to classify an error.
+ */
+const usageErrors = new Set(['InvalidSubdomainError', 'UnknownSiteError', 'ConfigError', 'SiteSettingsError', 'UnknownFetcherError', 'PluginError']);
+
 /** Maps the errors users cause or meet to a message and an exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
-  if (
-    error instanceof InvalidSubdomainError ||
-    error instanceof UnknownSiteError ||
-    error instanceof ConfigError ||
-    error instanceof SiteSettingsError ||
-    error instanceof UnknownFetcherError ||
-    error instanceof PluginError
-  ) {
-    return ExitCode.usage;
-  }
-  if (error instanceof TemporalUnreachableError) return ExitCode.unavailable;
+  if (!(error instanceof Error)) return ExitCode.failed;
+  if (usageErrors.has(error.name)) return ExitCode.usage;
+  if (error.name === 'TemporalUnreachableError') return ExitCode.unavailable;
   return ExitCode.failed;
 }
 
-/** The built-in fetchers and the plugins CLERK_FETCHER_PLUGINS names. */
-export function fetchers(): Promise<FetcherRegistry> {
+/** The built-in fetchers and the plugins CLERK_FETCHER_PLUGINS names (loaded on first use: they pull in cheerio and zod). */
+export async function fetchers(): Promise<FetcherRegistry> {
+  const { fetcherRegistry } = await import('../fetchers/index.js');
   return fetcherRegistry(config().fetcherPlugins);
 }
 

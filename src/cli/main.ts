@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { cancelCommand } from './commands/cancel.js';
 import { dbCommand } from './commands/db.js';
 import { deployCommand } from './commands/deploy.js';
 import { demoCommand } from './commands/demo.js';
@@ -7,6 +8,8 @@ import { enqueueCommand } from './commands/enqueue.js';
 import { extractCommand } from './commands/extract.js';
 import { failuresCommand } from './commands/failures.js';
 import { healthCommand } from './commands/health.js';
+import { purgeCommand } from './commands/purge.js';
+import { purgeQueueCommand } from './commands/purge-queue.js';
 import { retryCommand } from './commands/retry.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { searchCommand } from './commands/search.js';
@@ -28,6 +31,9 @@ program.addCommand(retryCommand());
 program.addCommand(healthCommand());
 program.addCommand(workersCommand());
 program.addCommand(scheduleCommand());
+program.addCommand(cancelCommand());
+program.addCommand(purgeCommand());
+program.addCommand(purgeQueueCommand());
 throwInsteadOfExiting(program);
 
 try {

@@ -15,7 +15,8 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export type Stage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed';
+/** `cancelled`: the run was stopped by `clerk cancel`; its unread pages stay pending for the next run. */
+export type Stage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed' | 'cancelled';
 export type DocumentKind = 'minutes' | 'agenda';
 export type DocumentStatus = 'fetched' | 'done' | 'failed';
 export type PageStatus = 'pending' | 'done' | 'failed';

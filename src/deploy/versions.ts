@@ -189,3 +189,34 @@ async function verifyArchive(archivePath: string, manifest: DeploymentManifest):
     throw new ArchiveIntegrityError(`${where}: ${ARCHIVE_FILE} has sha256 ${actual}, its ${MANIFEST_FILE} says ${manifest.sha256}; refusing to switch to it`);
   }
 }
+
+/** Every file and link in a site's deploy folder (versions, `current`, `meetings.db`), sorted. */
+export async function siteDeployFiles(deployDir: string, subdomain: string): Promise<string[]> {
+  const folder = siteDeployDir(deployDir, subdomain);
+  const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return entries
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/**
+ * Deletes a site's whole deploy folder (`clerk purge --files`): renamed out of the sites' namespace
+ * first (readers skip dot-names), so a reader sees the site's archive or no site, never half of it.
+ * Returns how many files and links were deleted.
+ */
+export async function removeSiteDeployment(deployDir: string, subdomain: string): Promise<number> {
+  const count = (await siteDeployFiles(deployDir, subdomain)).length;
+  const doomed = path.join(deployDir, `.purging-${subdomain}-${randomUUID()}`);
+  try {
+    await fs.rename(siteDeployDir(deployDir, subdomain), doomed);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  await fs.rm(doomed, { recursive: true, force: true });
+  return count;
+}

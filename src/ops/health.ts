@@ -173,11 +173,11 @@ async function migrationsHealth(db: Db): Promise<HealthCheck> {
 async function stuckSitesHealth(db: Db, now: Date, stuckAfterMs: number): Promise<HealthCheck> {
   const threshold = formatDuration(stuckAfterMs);
   try {
-    // queued sites wait for a worker (the queue checks cover that); completed and failed ones are at rest.
+    // queued sites wait for a worker (the queue checks cover that); completed, failed and cancelled ones are at rest.
     const rows = await db
       .selectFrom('site_progress')
       .select(['subdomain', 'current_stage', 'updated_at', 'workflow_id'])
-      .where('current_stage', 'not in', ['completed', 'failed', 'queued'])
+      .where('current_stage', 'not in', ['completed', 'failed', 'cancelled', 'queued'])
       .where('updated_at', '<', new Date(now.getTime() - stuckAfterMs))
       .orderBy('updated_at')
       .execute();

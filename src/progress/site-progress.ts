@@ -111,7 +111,15 @@ export async function completeStageStep(db: Db, subdomain: string): Promise<void
     .execute();
 }
 
-export async function finishRun(db: Db, subdomain: string, outcome: { stage: 'completed' | 'failed'; error?: string; errorStage?: string }): Promise<void> {
+/** How a run ended. A cancelled one is not an error: nothing is noted on the site. */
+export type RunEnd = 'completed' | 'failed' | 'cancelled';
+
+/**
+ * Records the end of a run, with the counts recounted from the pages and documents tables. A
+ * cancelled run's unread pages are pending and its unread documents fetched, so the next run
+ * reads exactly those.
+ */
+export async function finishRun(db: Db, subdomain: string, outcome: { stage: RunEnd; error?: string; errorStage?: string }): Promise<void> {
   await changeSiteContent(db, subdomain, async (trx) => {
     await trx
       .updateTable('site_progress')

@@ -18,6 +18,10 @@ export interface DocumentStore {
   localPath(key: string): Promise<string>;
   /** Human-readable location for logs and CLI output. */
   describe(key: string): string;
+  /** Every key under a folder-like prefix (`alameda.ca` holds `alameda.ca/...`), sorted. */
+  keysUnder(prefix: string): Promise<string[]>;
+  /** Deletes every object under the prefix (`clerk purge --files`); returns how many were deleted. */
+  removeUnder(prefix: string): Promise<number>;
 }
 
 export class InvalidStorageKeyError extends Error {

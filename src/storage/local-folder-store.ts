@@ -52,6 +52,33 @@ export class LocalFolderStore implements DocumentStore {
     return this.pathOf(key);
   }
 
+  async keysUnder(prefix: string): Promise<string[]> {
+    const folder = this.pathOf(prefix);
+    const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    return entries
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => [prefix, ...path.relative(folder, path.join(entry.parentPath, entry.name)).split(path.sep)].join('/'))
+      .sort();
+  }
+
+  async removeUnder(prefix: string): Promise<number> {
+    const count = (await this.keysUnder(prefix)).length;
+    // Renamed away first, so no reader finds half of the folder under its own name.
+    const folder = this.pathOf(prefix);
+    const doomed = path.join(this.root, `.removing-${randomUUID()}`);
+    try {
+      await fs.rename(folder, doomed);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    await fs.rm(doomed, { recursive: true, force: true });
+    return count;
+  }
+
   private pathOf(key: string): string {
     assertSafeKey(key);
     return path.join(this.root, ...key.split('/'));

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
 import { siteWorkflow, statusQuery } from '../workflows/site.js';
-import { siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
+import { kindSearchAttribute, siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
 import { defaultFanOutLimits, siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SettledSnapshot, type SiteStatus } from '../workflows/types.js';
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -53,6 +53,7 @@ export async function enqueueSite(
     typedSearchAttributes: [
       { key: siteSearchAttribute, value: subdomain },
       { key: stageSearchAttribute, value: 'queued' },
+      { key: kindSearchAttribute, value: 'site' },
     ],
   });
   return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: handle.firstExecutionRunId !== running?.runId };

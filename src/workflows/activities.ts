@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
 import type { DeployActivities } from '../activities/deploy.js';
 import type { ExtractionActivities } from '../activities/extraction.js';
@@ -9,28 +9,40 @@ import type { TaskQueues } from './types.js';
 /**
  * Every activity the workflows call, each on its worker type's task queue, with timeouts stated
  * once. Bookkeeping retries without limit: a Postgres outage only delays a run, never loses it.
+ *
+ * A cancelled run (`clerk cancel`) waits for each of its activities that writes pages, documents,
+ * the stage or a deployment to stop (WAIT_CANCELLATION_COMPLETED): OCR and fetch stop at their
+ * next heartbeat, the others finish their step. So the run records its end after
+ * the last write, and a later run never races a leftover one. Extraction alone is abandoned at
+ * once (TRY_CANCEL, the default): it ignores cancellation, can run for an hour, and writes only
+ * entities and an archive file, which the next run writes again.
  */
 export function activitiesFor(queues: TaskQueues) {
+  const waitForStop = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
   const bookkeeping = proxyActivities<BookkeepingActivities>({
     taskQueue: queues.workflows,
+    cancellationType: waitForStop,
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
   // Long activities heartbeat on a timer every 5 s, so a dead worker is noticed within 30 s.
   const fetch = proxyActivities<FetchActivities>({
     taskQueue: queues.fetch,
+    cancellationType: waitForStop,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
   const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({
     taskQueue: queues.ocr,
+    cancellationType: waitForStop,
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
   });
   const ocrPages = proxyActivities<Pick<OcrActivities, 'ocrPage'>>({
     taskQueue: queues.ocr,
+    cancellationType: waitForStop,
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '20 seconds',
     // Permanent PDF errors never retry; anything else (a database or disk outage) gets several minutes.
@@ -44,6 +56,7 @@ export function activitiesFor(queues: TaskQueues) {
   });
   const deploy = proxyActivities<DeployActivities>({
     taskQueue: queues.deploy,
+    cancellationType: waitForStop,
     // A gigabyte archive's streamed copy plus a remote target's retries (4 attempts of up to 5
     // minutes each, by default) must fit in one attempt.
     startToCloseTimeout: '2 hours',

@@ -1,65 +1,183 @@
-import { ActivityFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  defineSignal,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  workflowInfo,
+  type ExternalWorkflowHandle,
+} from '@temporalio/workflow';
 import { activitiesFor } from './activities.js';
 import { describeFailure } from './failures.js';
-import type { DocumentOutcome, DocumentWorkflowInput, PageBatchWorkflowInput } from './types.js';
+import { ocrChildSearchAttributes } from './search-attributes.js';
+import {
+  defaultFanOutLimits,
+  type Counts,
+  type DocumentOutcome,
+  type DocumentProgress,
+  type DocumentWorkflowInput,
+  type FanOutLimits,
+  type PageBatchWorkflowInput,
+} from './types.js';
 import { SlidingWindow } from './window.js';
+
+/** A document's page counts, sent by its children to the site run, whose `status` query adds them up. */
+export const documentProgressSignal = defineSignal<[DocumentProgress]>('documentProgress');
+
+/**
+ * Runs started before live progress replay without this marker: they send no progress and start
+ * their children without search attributes (docs/WORKFLOW-CHANGES.md). Asked once per run, before
+ * the first command, by every workflow that sends progress or starts a child.
+ */
+export const liveProgressPatch = 'live-progress-and-child-search-attributes';
+
+/**
+ * However long a document, its OCR windows report about this many times in all: every report is an
+ * event in the site's history, which also holds every other document in flight.
+ */
+const MAX_PROGRESS_REPORTS_PER_DOCUMENT = 50;
 
 /**
  * Reads one document: its text layer in a single activity, then OCR for only the pages without a
  * usable layer, one activity per page in a sliding window. Every failure is recorded on its page
  * or document and the workflow still completes, so one bad PDF never stalls the site.
  * Documents with more pages than one workflow should hold split into page-batch children.
+ * The site run learns the document's page count as soon as it is read, then the pages as they are
+ * OCRed, a batch at a time (documentProgressSignal).
  */
 export async function documentWorkflow(input: DocumentWorkflowInput): Promise<DocumentOutcome> {
+  const live = patched(liveProgressPatch);
   const { bookkeeping, ocr } = activitiesFor(input.queues);
   const { subdomain, documentId } = input;
+  const progress = live ? progressReporterFor(input) : undefined;
 
+  let pageCount: number;
   let pagesToOcr: number[];
   try {
-    ({ pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
+    ({ pageCount, pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
   } catch (error) {
-    if (!(error instanceof ActivityFailure)) throw error;
+    // A cancelled run leaves the document unread (fetched), to be read by the next run.
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
     await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
     return bookkeeping.finishDocument({ subdomain, documentId });
   }
+  progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
 
-  if (pagesToOcr.length <= input.limits.pagesPerBatch) {
-    await ocrPagesInWindow({ ...input, pages: pagesToOcr });
+  const limits: FanOutLimits = { ...input.limits, progressBatchPages: progressBatchPagesFor(input.limits, pagesToOcr.length) };
+  if (pagesToOcr.length <= limits.pagesPerBatch) {
+    await ocrPagesInWindow({ ...input, limits, pages: pagesToOcr }, progress);
   } else {
     const batches = new SlidingWindow(2);
-    for (let start = 0; start < pagesToOcr.length; start += input.limits.pagesPerBatch) {
-      const pages = pagesToOcr.slice(start, start + input.limits.pagesPerBatch);
+    for (let start = 0; start < pagesToOcr.length; start += limits.pagesPerBatch) {
+      const pages = pagesToOcr.slice(start, start + limits.pagesPerBatch);
       await batches.start(async () => {
         await executeChild(pageBatchWorkflow, {
           workflowId: `${workflowInfo().workflowId}/pages/${pages[0]}`,
           taskQueue: input.queues.workflows,
-          args: [{ ...input, pages }],
+          args: [{ ...input, limits, pages }],
+          ...(live ? { typedSearchAttributes: ocrChildSearchAttributes(subdomain, 'page-batch') } : {}),
         });
       });
     }
     await batches.drain();
   }
+  // The last counts land in the site's history before this child's completion does.
+  await progress?.flush();
   return bookkeeping.finishDocument({ subdomain, documentId });
 }
 
-/** OCR for one slice of a long document's pages. */
+/** OCR for one slice of a long document's pages, reporting them to the site run as they are done. */
 export async function pageBatchWorkflow(input: PageBatchWorkflowInput): Promise<void> {
-  await ocrPagesInWindow(input);
+  const progress = patched(liveProgressPatch) ? progressReporterFor(input) : undefined;
+  await ocrPagesInWindow(input, progress);
+  await progress?.flush();
 }
 
-async function ocrPagesInWindow(input: PageBatchWorkflowInput): Promise<void> {
+async function ocrPagesInWindow(input: PageBatchWorkflowInput, progress: ProgressReporter | undefined): Promise<void> {
   const { bookkeeping, ocr } = activitiesFor(input.queues);
   const { subdomain, documentId } = input;
   const window = new SlidingWindow(input.limits.pagesInFlight);
+  // An OCR window adds no pages to the document's total (the text-layer report has them all).
+  const part = `pages/${input.pages[0]}`;
+  const counts: Counts = { total: 0, done: 0, failed: 0 };
+  const reportEvery = input.limits.progressBatchPages ?? defaultFanOutLimits.progressBatchPages;
+  let unreported = 0;
+  const settle = (outcome: 'done' | 'failed'): void => {
+    counts[outcome]++;
+    if (++unreported >= reportEvery) {
+      unreported = 0;
+      progress?.report(part, counts);
+    }
+  };
+
   for (const page of input.pages) {
     await window.start(async () => {
       try {
         await ocr.ocrPage({ subdomain, documentId, page });
+        settle('done');
       } catch (error) {
-        if (!(error instanceof ActivityFailure)) throw error;
+        // A cancelled page stays pending: it was not read, it did not fail.
+        if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
         await bookkeeping.markPageFailed({ subdomain, documentId, page, ...describeFailure(error) });
+        settle('failed');
       }
     });
   }
   await window.drain();
+  if (unreported > 0) progress?.report(part, counts);
+}
+
+/** Old inputs lack `progressBatchPages`; a long document reports less often, so its reports stay few. */
+function progressBatchPagesFor(limits: Partial<FanOutLimits>, pagesToOcr: number): number {
+  const configured = limits.progressBatchPages ?? defaultFanOutLimits.progressBatchPages;
+  return Math.max(1, configured, Math.ceil(pagesToOcr / MAX_PROGRESS_REPORTS_PER_DOCUMENT));
+}
+
+function progressReporterFor(input: DocumentWorkflowInput): ProgressReporter | undefined {
+  return input.progressTo ? new ProgressReporter(getExternalWorkflowHandle(input.progressTo), input.documentId) : undefined;
+}
+
+/**
+ * Sends a document's progress to the site run, one signal at a time: reports made while one is on
+ * its way are merged (the newest counts of each part win) and sent next, so the site sees each
+ * part's counts in order and a busy document never piles up signals.
+ */
+class ProgressReporter {
+  private readonly unsent = new Map<string, DocumentProgress>();
+  private sending: Promise<void> | undefined;
+
+  constructor(
+    private readonly site: ExternalWorkflowHandle,
+    private readonly documentId: string,
+  ) {}
+
+  report(part: string, pages: Counts): void {
+    this.unsent.set(part, { documentId: this.documentId, part, pages: { ...pages } });
+    this.sending ??= this.sendUnsent();
+  }
+
+  /** Resolves once every report made so far is in the site's history. */
+  async flush(): Promise<void> {
+    await this.sending;
+  }
+
+  private async sendUnsent(): Promise<void> {
+    for (let next = this.takeNext(); next; next = this.takeNext()) {
+      try {
+        await this.site.signal(documentProgressSignal, next);
+      } catch {
+        // The site run has ended, or this one is being cancelled: progress is only a view of the
+        // pages table, and the document's outcome settles its counts either way.
+      }
+    }
+    this.sending = undefined;
+  }
+
+  private takeNext(): DocumentProgress | undefined {
+    const next = this.unsent.values().next();
+    if (next.done) return undefined;
+    this.unsent.delete(next.value.part);
+    return next.value;
+  }
 }

@@ -16,13 +16,14 @@ import {
 } from '@temporalio/workflow';
 import { activitiesFor } from './activities.js';
 import { describeFailure } from './failures.js';
-import { documentWorkflow } from './document.js';
-import { stageSearchAttribute } from './search-attributes.js';
+import { documentProgressSignal, documentWorkflow, liveProgressPatch } from './document.js';
+import { ocrChildSearchAttributes, stageSearchAttribute } from './search-attributes.js';
 import {
   defaultFanOutLimits,
   type BranchState,
   type Counts,
   type DocumentOutcome,
+  type DocumentProgress,
   type FanOutLimits,
   type Publication,
   type SiteStage,
@@ -41,18 +42,24 @@ const DOCUMENTS_PER_LISTING = 200;
  * and the entity archive (full path) in parallel. The fast path publishes its archive as soon as
  * it is compiled, so the site is searchable while entities are still being extracted; the full
  * path's archive then replaces it. Long sites continue as new during OCR, so the history stays
- * small whatever the site's size.
+ * small whatever the site's size. During OCR the `status` query counts the pages of the documents
+ * in flight as their children report them, not only those of the documents settled.
  */
 export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus> {
   // Runs started before early publishing replay without its marker and keep the old deploy stage
   // (docs/WORKFLOW-CHANGES.md); asked once, before the first command.
   const publishesEarly = patched('publish-fast-path-early');
+  // Runs started before live progress start their children without progress reports or search
+  // attributes (docs/WORKFLOW-CHANGES.md).
+  const reportsLive = patched(liveProgressPatch);
   const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
   const { bookkeeping, fetch, extraction, deploy } = activitiesFor(input.queues);
   const { subdomain } = input;
   const status: SiteStatus = input.resume?.status ?? newStatus(subdomain);
   status.publications ??= { fast: null, full: null };
-  setHandler(statusQuery, () => status);
+  const pagesInFlight = new PagesInFlight();
+  setHandler(statusQuery, () => ({ ...status, pages: addCounts(status.pages, pagesInFlight.counts()) }));
+  setHandler(documentProgressSignal, (progress) => pagesInFlight.record(progress));
 
   /** Publishes one variant and records it in the status; a failure is recorded, then thrown. */
   const publish = async (variant: 'fast' | 'full'): Promise<void> => {
@@ -101,7 +108,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
       }
     }
 
-    await ocrEveryDocument(input, limits, status);
+    await ocrEveryDocument(input, limits, status, reportsLive ? pagesInFlight : undefined);
 
     await enterStage('extraction');
     await Promise.all([
@@ -134,6 +141,17 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     return status;
   } catch (error) {
     if (error instanceof ContinueAsNew) throw error;
+    if (isCancellation(error)) {
+      // `clerk cancel`: the windows have let the children and activities in flight stop, so the
+      // end is recorded over tables nothing writes to any more; unread pages stay pending.
+      status.stage = 'cancelled';
+      touch(status);
+      await CancellationScope.nonCancellable(async () => {
+        upsertSearchAttributes([{ key: stageSearchAttribute, value: 'cancelled' }]);
+        await bookkeeping.finishRun({ subdomain, stage: 'cancelled' });
+      });
+      throw error;
+    }
     const failedStage = status.stage;
     status.stage = 'failed';
     status.error = describeFailure(error).error;
@@ -149,9 +167,10 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
 /**
  * The OCR stage: pages through the site's unread documents and runs a child workflow for each,
  * at most `documentsInFlight` at a time. When the history grows long it waits for the children
- * in flight and continues as new from the last document started.
+ * in flight and continues as new from the last document started. With `pagesInFlight`, the
+ * children report their pages as they go.
  */
-async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus): Promise<void> {
+async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus, pagesInFlight?: PagesInFlight): Promise<void> {
   const { bookkeeping } = activitiesFor(input.queues);
   const { subdomain } = input;
   const window = new SlidingWindow(limits.documentsInFlight);
@@ -168,21 +187,26 @@ async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, 
       }
       afterDocumentId = documentId;
       await window.start(async () => {
-        addOutcome(status, await readDocument(input, limits, documentId));
+        pagesInFlight?.open(documentId);
+        const outcome = await readDocument(input, limits, documentId, pagesInFlight !== undefined);
+        // The outcome replaces whatever the child reported: its pages are settled now.
+        pagesInFlight?.close(documentId);
+        addOutcome(status, outcome);
       });
     }
   }
   await window.drain();
 }
 
-async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string): Promise<DocumentOutcome> {
+async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string, reportsLive: boolean): Promise<DocumentOutcome> {
   const { bookkeeping } = activitiesFor(input.queues);
   const { subdomain } = input;
   try {
     return await executeChild(documentWorkflow, {
       workflowId: `${workflowInfo().workflowId}/doc/${documentId}`,
       taskQueue: input.queues.workflows,
-      args: [{ subdomain, documentId, queues: input.queues, limits }],
+      args: [{ subdomain, documentId, queues: input.queues, limits, ...(reportsLive ? { progressTo: workflowInfo().workflowId } : {}) }],
+      ...(reportsLive ? { typedSearchAttributes: ocrChildSearchAttributes(subdomain, 'document') } : {}),
     });
   } catch (error) {
     // The child records its own failures; this is the case where the child itself died.
@@ -237,6 +261,46 @@ function addOutcome(status: SiteStatus, outcome: DocumentOutcome): void {
   status.pages.done += outcome.pagesDone;
   status.pages.failed += outcome.pagesFailed;
   touch(status);
+}
+
+/**
+ * The page counts of the documents whose children are running, part by part as they report them
+ * (documentProgressSignal). A document is in flight from its child's start until its outcome is
+ * counted in the status; reports about any other document (a late or repeated one) are ignored.
+ * Empty whenever the site continues as new, because the window is drained first.
+ */
+class PagesInFlight {
+  private readonly documents = new Map<string, Map<string, Counts>>();
+
+  open(documentId: string): void {
+    this.documents.set(documentId, new Map());
+  }
+
+  close(documentId: string): void {
+    this.documents.delete(documentId);
+  }
+
+  record(progress: DocumentProgress): void {
+    const parts = this.documents.get(progress.documentId);
+    if (!parts) return;
+    // A part's counts only grow: the larger of two reports is the newer one, whatever their order.
+    const known = parts.get(progress.part) ?? { total: 0, done: 0, failed: 0 };
+    parts.set(progress.part, {
+      total: Math.max(known.total, progress.pages.total),
+      done: Math.max(known.done, progress.pages.done),
+      failed: Math.max(known.failed, progress.pages.failed),
+    });
+  }
+
+  counts(): Counts {
+    let sum: Counts = { total: 0, done: 0, failed: 0 };
+    for (const parts of this.documents.values()) for (const counts of parts.values()) sum = addCounts(sum, counts);
+    return sum;
+  }
+}
+
+function addCounts(a: Counts, b: Counts): Counts {
+  return { total: a.total + b.total, done: a.done + b.done, failed: a.failed + b.failed };
 }
 
 function historyIsLong(limits: FanOutLimits): boolean {

@@ -27,6 +27,11 @@ export interface FanOutLimits {
   pagesPerBatch: number;
   /** History length at which the site workflow continues as new (the server also suggests it). */
   continueAsNewAfterEvents: number;
+  /**
+   * Pages an OCR window completes between two progress reports to the site workflow (its `status`
+   * query). Absent in runs enqueued before live progress, so workflows default it.
+   */
+  progressBatchPages: number;
 }
 
 export const defaultFanOutLimits: FanOutLimits = {
@@ -34,9 +39,10 @@ export const defaultFanOutLimits: FanOutLimits = {
   pagesInFlight: 50,
   pagesPerBatch: 500,
   continueAsNewAfterEvents: 4_000,
+  progressBatchPages: 20,
 };
 
-export type SiteStage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed';
+export type SiteStage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed' | 'cancelled';
 export type BranchState = 'pending' | 'running' | 'done' | 'failed';
 
 export interface Counts {
@@ -88,7 +94,13 @@ export interface DocumentWorkflowInput {
   subdomain: string;
   documentId: string;
   queues: TaskQueues;
+  /** Runs enqueued before live progress carry no `progressBatchPages`. */
   limits: FanOutLimits;
+  /**
+   * The workflow id of the site run to send page progress to (documentProgressSignal). Absent in
+   * children started before live progress, which report nothing.
+   */
+  progressTo?: string;
 }
 
 export interface PageBatchWorkflowInput extends DocumentWorkflowInput {
@@ -96,6 +108,18 @@ export interface PageBatchWorkflowInput extends DocumentWorkflowInput {
 }
 
 export type { DocumentOutcome } from '../progress/documents.js';
+
+/**
+ * One part of a document's pages as its child workflow last counted them: the text-layer read
+ * (`part: 'text-layer'`, every page of the document, those with a usable layer done) or one OCR
+ * window (`part: 'pages/<first page>'`, done and failed only). Counts are absolute, never
+ * increments, so a report delivered twice or late cannot count a page twice.
+ */
+export interface DocumentProgress {
+  documentId: string;
+  part: string;
+  pages: Counts;
+}
 
 export interface SettledSnapshot {
   documents: Counts;

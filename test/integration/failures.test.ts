@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meetingSlug } from '../../src/fetchers/meeting.js';
-import { recordUndownloadableDocument } from '../../src/progress/documents.js';
 import type { FailureGroup, FailureReport } from '../../src/progress/failures.js';
 import { writeBadCorpusSite, type BadCorpusManifest } from '../../src/samples/bad-corpus.js';
 import { serveDirectory } from '../../src/samples/static-server.js';
@@ -9,6 +8,7 @@ import { saveSite } from '../../src/sites/repository.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import { expectExactAccounting } from '../support/accounting.js';
+import { runBrokenSite } from '../support/broken-site.js';
 import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
@@ -69,20 +69,12 @@ describe('clerk failures and clerk retry, through the real CLI', () => {
     manifest = await writeBadCorpusSite(siteDir, { subdomain: SITE, largePageCount: 2, hugeImageSize: 400 });
     server = await serveDirectory(siteDir);
     await saveSite(harness.db, { subdomain: SITE, name: 'Bad corpus', fetcher: 'http-index', sourceUrl: `${server.url}/index.html` });
-    // A site whose listing is gone (404, a permanent error): its run fails in the fetch stage.
-    await saveSite(harness.db, { subdomain: BROKEN, name: 'Broken', fetcher: 'http-index', sourceUrl: `${server.url}/missing/index.html` });
     workers = await harness.startWorkers();
 
     const run = await enqueueSite(harness.client, harness.config, SITE);
     await harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
-    const broken = await enqueueSite(harness.client, harness.config, BROKEN);
-    await expect(harness.client.workflow.getHandle(broken.workflowId, broken.runId).result()).rejects.toThrow();
-    // A listed document that could not be downloaded (there is no such document in the bad corpus).
-    await recordUndownloadableDocument(
-      harness.db,
-      { id: `${BROKEN}:agenda:CityCouncil:2026-03-01`, subdomain: BROKEN, kind: 'agenda', meeting: 'City Council', meetingSlug: 'CityCouncil', date: '2026-03-01', sourceUrl: `${server.url}/gone.pdf`, storageKey: 'gone.pdf' },
-      { reason: 'http-error', error: 'HTTP 410 Gone' },
-    );
+    // A site whose run fails in the fetch stage, with a listed document that could not be downloaded.
+    await runBrokenSite(harness, BROKEN, server.url);
 
     const giant = manifest.documents.find((d) => d.defect === 'giant-page')!;
     giantDocumentId = (

@@ -5,6 +5,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { liveProgressPatch } from '../../src/workflows/document.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -39,6 +40,18 @@ function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void
   return Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(fixture.history), fixture.workflowId);
 }
 
+/** The patch ids a history's markers record (core writes one `core_patch` marker per patched() that took the new branch). */
+function patchesIn(fixture: HistoryFixture): string[] {
+  const events = (fixture.history as { events?: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] }).events ?? [];
+  return events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((marker) => marker?.markerName === 'core_patch')
+    .map((marker) => {
+      const data = marker?.details?.['patch-data']?.payloads?.[0]?.data ?? '';
+      return (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id;
+    });
+}
+
 const files = fixtureFiles(fixturesDir);
 
 describe('replaying recorded workflow histories against the current workflow code', () => {
@@ -57,6 +70,20 @@ describe('replaying recorded workflow histories against the current workflow cod
     expect(registered.length).toBeGreaterThan(0);
     expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
   });
+
+  it.each(['siteWorkflow', 'documentWorkflow', 'pageBatchWorkflow'])(
+    'covers both branches of the %s live-progress patch: the current set took it, the set recorded before it did not',
+    (type) => {
+      const ofType = (folder: string) =>
+        files.filter((name) => (folder ? name.startsWith(`${folder}/`) : !name.includes('/'))).map(readFixture).filter((f) => f.workflowType === type);
+      const current = ofType('');
+      const before = ofType(`before-${liveProgressPatch}`);
+      expect(current.length).toBeGreaterThan(0);
+      expect(before.length).toBeGreaterThan(0);
+      for (const fixture of current) expect(patchesIn(fixture), fixture.workflowId).toContain(liveProgressPatch);
+      for (const fixture of before) expect(patchesIn(fixture), fixture.workflowId).not.toContain(liveProgressPatch);
+    },
+  );
 
   it.each(files)('replays %s without a determinism error', async (name) => {
     const fixture = readFixture(name);

@@ -79,6 +79,38 @@ describe('the compiled CLI', () => {
     expect(compiled.stdout).toContain('Ortiz');
   });
 
+  it("loads only what status needs: no fetcher's parser, and kysely compiled into the chunks", () => {
+    const cli = path.join(copy, 'dist/cli');
+    const packagesImportedFrom = (chunk: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> => {
+      if (seen.has(chunk)) return packages;
+      seen.add(chunk);
+      const source = fs.readFileSync(path.join(cli, chunk), 'utf8');
+      // Static imports only: a dynamic import() loads nothing until the code that calls it runs.
+      for (const [, specifier] of source.matchAll(/^import\s[^;]*?from\s*"([^"]+)";?$|^import\s*"([^"]+)";?$/gm)) {
+        if (specifier?.startsWith('./')) packagesImportedFrom(specifier.slice(2), seen, packages);
+        else if (specifier) packages.add(specifier);
+      }
+      for (const [, name] of source.matchAll(/createRequire\d*\(import\.meta\.url\)\("([^"]+)"\)/g)) packages.add(name!);
+      return packages;
+    };
+    const statusChunk = fs.readdirSync(cli).find((name) => /^status-.*\.mjs$/.test(name))!;
+    const loaded = packagesImportedFrom(statusChunk);
+    expect(loaded).toContain('@temporalio/client');
+    for (const heavy of ['cheerio', 'zod', 'kysely', '@temporalio/worker']) expect(loaded, heavy).not.toContain(heavy);
+  });
+
+  it("keeps V8's compiled code of the packages it loads, and runs the same from it", () => {
+    const cache = path.join(copy, 'dist/compile-cache');
+    fs.rmSync(cache, { recursive: true, force: true });
+    const first = clerk(['status', '--help']);
+    expect(first.ran).toBe('compiled');
+    expect(fs.readdirSync(cache).length).toBeGreaterThan(10);
+    const cached = clerk(['status', '--help']);
+    expect(cached.code).toBe(0);
+    expect(cached.stdout).toBe(first.stdout);
+    expect(cached.stdout).toBe(clerk(['status', '--help'], { env: tsx }).stdout);
+  });
+
   it('ships the prebuilt workflow bundle the compiled workers load', () => {
     expect(fs.statSync(path.join(copy, 'dist/workflow-bundle.js')).size).toBeGreaterThan(100_000);
     const chunks = fs.readdirSync(path.join(copy, 'dist/cli')).filter((name) => name.endsWith('.mjs'));

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connect.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
 import { getSite } from '../../sites/repository.js';
+import { runUiUrl, siteWorkflowsUiUrl } from '../../temporal/connection.js';
 import { enqueueSite, type EnqueuedRun, type Priority } from '../../temporal/site-runs.js';
 import { config, ExitCode, printJson, withClient, withDb } from '../context.js';
 import { printRunSummary, siteReport, type SiteReport } from '../site-report.js';
@@ -23,11 +24,15 @@ export function enqueueCommand(): Command {
       const outcome = await withDb(async (db) => {
         for (const subdomain of subdomains) await getSite(db, subdomain);
         return withClient(async (client) => {
-          const runs: EnqueuedRun[] = [];
+          const runs: (EnqueuedRun & { webUi: string; webUiSiteWorkflows: string })[] = [];
           for (const subdomain of subdomains) {
             const run = await enqueueSite(client, config(), subdomain, { priority: options.priority, full: options.full });
-            runs.push(run);
-            if (!options.json) console.log(`${subdomain}: ${run.started ? 'started' : 'already running'} (workflow ${run.workflowId}, run ${run.runId})`);
+            // The run's own page, and the site's workflows (the run and its document children).
+            runs.push({ ...run, webUi: runUiUrl(config(), run.workflowId, run.runId), webUiSiteWorkflows: siteWorkflowsUiUrl(config(), subdomain) });
+            if (!options.json) {
+              console.log(`${subdomain}: ${run.started ? 'started' : 'already running'} (workflow ${run.workflowId}, run ${run.runId})`);
+              console.log(`  Web UI: ${runs.at(-1)!.webUi}`);
+            }
           }
           if (!options.wait) return { runs, reports: [] as SiteReport[] };
           const reports = await waitWithProgress(client, db, subdomains, !options.json);

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { failureStages, listFailures, type FailureGroup, type FailureStage, type FailureTotals } from '../../progress/failures.js';
 import { getSite } from '../../sites/repository.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
-import { webUiUrl } from '../../temporal/connection.js';
+import { failureUiUrls } from '../../temporal/connection.js';
 import { CliError, config, ExitCode, printJson, withDb } from '../context.js';
 
 export function failuresCommand(): Command {
@@ -22,10 +22,11 @@ export function failuresCommand(): Command {
         if (subdomain !== undefined) await getSite(db, subdomain);
         return listFailures(db, { subdomain, stage: options.stage, since, examples });
       });
-      // Runs get a Web UI link to their workflow; everything else has null, so every example has the key.
+      // Runs get a Web UI link to their workflow, failed pages and documents one to the document's child
+      // workflow; the others have null, so every example has both keys.
       const groups = report.groups.map((group) => ({
         ...group,
-        examples: group.examples.map((example) => ({ ...example, webUi: example.workflowId ? webUiUrl(config(), example.workflowId) : null })),
+        examples: group.examples.map((example) => ({ ...example, ...failureUiUrls(config(), group.kind, example) })),
       }));
       if (options.json) return printJson({ groups, totals: report.totals });
       printHuman(groups, report.totals);
@@ -40,7 +41,7 @@ function parseDay(value: string): Date {
   return date;
 }
 
-function printHuman(groups: (FailureGroup & { examples: (FailureGroup['examples'][number] & { webUi: string | null })[] })[], totals: FailureTotals): void {
+function printHuman(groups: (FailureGroup & { examples: (FailureGroup['examples'][number] & { webUi: string | null; documentWebUi: string | null })[] })[], totals: FailureTotals): void {
   if (groups.length === 0) {
     console.log('no failures');
     return;
@@ -55,6 +56,7 @@ function printHuman(groups: (FailureGroup & { examples: (FailureGroup['examples'
       // A listing entry or a download has no document to open: its URL is what to look at.
       if (example.url && (group.kind === 'listing' || group.kind === 'download')) console.log(`    ${example.url}`);
       if (example.webUi) console.log(`    Web UI: ${example.webUi}`);
+      if (example.documentWebUi) console.log(`    Web UI: ${example.documentWebUi}`);
     }
     if (group.count > group.examples.length) console.log(`  ... and ${group.count - group.examples.length} more`);
   }
