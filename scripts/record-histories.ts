@@ -15,6 +15,9 @@
  *   tight-limits  the sample site with tiny limits: the site run continues as new, a document
  *                 with more OCR pages than a batch starts pageBatchWorkflow children, and every
  *                 OCRed page is reported to the site run (progressBatchPages 1)
+ *   cancelled-mid-ocr
+ *                 the sample site cancelled once a page is OCRed (`clerk cancel`): a site run and a
+ *                 document child that let their work in flight stop, then end cancelled
  *   fleet-refresh three sites (whose listings are gone, so their runs fail at once) refreshed by
  *                 fleetRefreshWorkflow one per batch over a short spread: batches with timers between
  *
@@ -96,6 +99,33 @@ const scenarios: Scenario[] = [
       };
     },
     required: ['siteWorkflow-continued-as-new', 'siteWorkflow-resumed', 'documentWorkflow-page-batches', 'pageBatchWorkflow'],
+  },
+  {
+    name: 'cancelled-mid-ocr',
+    subdomain: 'cancelled.ca',
+    writeSite: (dir, subdomain) => writeSampleSite(dir, { subdomain }),
+    limits: { documentsInFlight: 1, pagesInFlight: 1 },
+    // `clerk cancel` once a page has been OCRed: the site run and the document child in flight end
+    // cancelled, after the OCR page in flight has stopped.
+    run: async (stack) => {
+      const run = await enqueueSite(stack.client, stack.config, 'cancelled.ca', { limits: { documentsInFlight: 1, pagesInFlight: 1 } });
+      for (;;) {
+        const ocred = await stack.db.selectFrom('job_tracking').select('id').where('subdomain', '=', 'cancelled.ca').where('job_type', '=', 'ocrPage').where('status', '=', 'succeeded').executeTakeFirst();
+        if (ocred) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const handle = stack.client.workflow.getHandle(run.workflowId, run.runId);
+      await handle.cancel();
+      await handle.result().catch(() => {});
+      const closed = (await handle.describe()).status.name;
+      if (closed !== 'CANCELLED') throw new Error(`cancelled-mid-ocr: the site run closed ${closed}, not cancelled`);
+      return run;
+    },
+    pick: (histories) => ({
+      siteWorkflow: only(histories, 'siteWorkflow'),
+      'documentWorkflow-cancelled': smallest(histories, 'documentWorkflow', (h) => endsCancelled(h) && schedules(h, 'ocrPage')),
+    }),
+    required: ['siteWorkflow', 'documentWorkflow-cancelled'],
   },
   {
     name: 'fleet-refresh',
@@ -183,6 +213,10 @@ function smallest(histories: WorkflowHistory[], type: string, filter: (h: Workfl
 
 function schedules(h: WorkflowHistory, activityType: string): boolean {
   return (h.history.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+}
+
+function endsCancelled(h: WorkflowHistory): boolean {
+  return (h.history.events ?? []).some((e) => e.workflowExecutionCanceledEventAttributes);
 }
 
 function startsChildren(h: WorkflowHistory): boolean {
