@@ -87,32 +87,29 @@ async function failedPageGroups(db: Db, filter: FailureFilter): Promise<FailureG
     .select([sql<string>`coalesce(pages.failure_reason, 'unknown')`.as('reason'), (eb) => eb.fn.countAll<number>().as('count')])
     .groupBy(sql`coalesce(pages.failure_reason, 'unknown')`)
     .execute();
-  const groups: FailureGroup[] = [];
-  for (const { reason, count } of reasons) {
-    const rows = await base()
-      .select(['pages.subdomain', 'pages.document_id', 'pages.page_number', 'pages.error', 'pages.updated_at', 'documents.source_url'])
-      .where(sql<string>`coalesce(pages.failure_reason, 'unknown')`, '=', reason)
-      .orderBy('pages.updated_at', 'desc')
-      .orderBy('pages.document_id')
-      .orderBy('pages.page_number')
-      .limit(filter.examples ?? DEFAULT_EXAMPLES)
-      .execute();
-    const examples: FailureExample[] = [];
-    for (const row of rows) {
-      examples.push({
-        site: row.subdomain,
-        documentId: row.document_id,
-        page: row.page_number,
-        url: row.source_url,
-        error: firstLine(row.error),
-        at: row.updated_at.toISOString(),
-        attempts: await pageAttempts(db, row.subdomain, row.document_id),
-        workflowId: null,
-      });
-    }
-    groups.push({ kind: 'page', stage: 'ocr', reason, count: Number(count), examples });
-  }
-  return groups;
+  return groupsByReason(
+    reasons,
+    { kind: 'page', stage: 'ocr' },
+    (reason) =>
+      base()
+        .select(['pages.subdomain', 'pages.document_id', 'pages.page_number', 'pages.error', 'pages.updated_at', 'documents.source_url'])
+        .where(sql<string>`coalesce(pages.failure_reason, 'unknown')`, '=', reason)
+        .orderBy('pages.updated_at', 'desc')
+        .orderBy('pages.document_id')
+        .orderBy('pages.page_number')
+        .limit(filter.examples ?? DEFAULT_EXAMPLES)
+        .execute(),
+    async (row) => ({
+      site: row.subdomain,
+      documentId: row.document_id,
+      page: row.page_number,
+      url: row.source_url,
+      error: firstLine(row.error),
+      at: row.updated_at.toISOString(),
+      attempts: await pageAttempts(db, row.subdomain, row.document_id),
+      workflowId: null,
+    }),
+  );
 }
 
 /**
@@ -133,30 +130,46 @@ async function failedDocumentGroups(db: Db, filter: FailureFilter, kind: 'docume
     .select([sql<string>`coalesce(failure_reason, 'unknown')`.as('reason'), (eb) => eb.fn.countAll<number>().as('count')])
     .groupBy(sql`coalesce(failure_reason, 'unknown')`)
     .execute();
+  return groupsByReason(
+    reasons,
+    { kind, stage: kind === 'download' ? 'fetch' : 'ocr' },
+    (reason) =>
+      base()
+        .select(['id', 'subdomain', 'source_url', 'error', 'updated_at'])
+        .where(sql<string>`coalesce(failure_reason, 'unknown')`, '=', reason)
+        .orderBy('updated_at', 'desc')
+        .orderBy('id')
+        .limit(filter.examples ?? DEFAULT_EXAMPLES)
+        .execute(),
+    async (row) => ({
+      site: row.subdomain,
+      documentId: row.id,
+      page: null,
+      url: row.source_url,
+      error: firstLine(row.error),
+      at: row.updated_at.toISOString(),
+      // A download is one step inside fetchSite, not an activity of its own: no attempts to count.
+      attempts: kind === 'document' ? await documentReadAttempts(db, row.subdomain, row.id) : null,
+      workflowId: null,
+    }),
+  );
+}
+
+/**
+ * One group per reason, with a few of its newest examples: `examplesOf` reads the rows of one
+ * reason, `exampleOf` turns each into an example.
+ */
+async function groupsByReason<Row>(
+  reasons: { reason: string; count: number | string | bigint }[],
+  group: Pick<FailureGroup, 'kind' | 'stage'>,
+  examplesOf: (reason: string) => Promise<Row[]>,
+  exampleOf: (row: Row) => Promise<FailureExample>,
+): Promise<FailureGroup[]> {
   const groups: FailureGroup[] = [];
   for (const { reason, count } of reasons) {
-    const rows = await base()
-      .select(['id', 'subdomain', 'source_url', 'error', 'updated_at'])
-      .where(sql<string>`coalesce(failure_reason, 'unknown')`, '=', reason)
-      .orderBy('updated_at', 'desc')
-      .orderBy('id')
-      .limit(filter.examples ?? DEFAULT_EXAMPLES)
-      .execute();
     const examples: FailureExample[] = [];
-    for (const row of rows) {
-      examples.push({
-        site: row.subdomain,
-        documentId: row.id,
-        page: null,
-        url: row.source_url,
-        error: firstLine(row.error),
-        at: row.updated_at.toISOString(),
-        // A download is one step inside fetchSite, not an activity of its own: no attempts to count.
-        attempts: kind === 'document' ? await documentReadAttempts(db, row.subdomain, row.id) : null,
-        workflowId: null,
-      });
-    }
-    groups.push({ kind, stage: kind === 'download' ? 'fetch' : 'ocr', reason, count: Number(count), examples });
+    for (const row of await examplesOf(reason)) examples.push(await exampleOf(row));
+    groups.push({ ...group, reason, count: Number(count), examples });
   }
   return groups;
 }

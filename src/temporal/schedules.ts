@@ -110,16 +110,7 @@ export async function listSchedules(client: Client): Promise<ScheduleView[]> {
   const views: ScheduleView[] = [];
   for await (const summary of client.schedule.list()) {
     if (!summary.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) continue;
-    views.push({
-      name: summary.scheduleId.slice(SCHEDULE_ID_PREFIX.length),
-      scheduleId: summary.scheduleId,
-      cron: typeof summary.memo?.cron === 'string' ? summary.memo.cron : null,
-      spreadMs: typeof summary.memo?.spreadMs === 'number' ? summary.memo.spreadMs : null,
-      paused: summary.state.paused,
-      note: summary.state.note || null,
-      nextRuns: summary.info.nextActionTimes.map((d) => d.toISOString()),
-      recentActions: summary.info.recentActions.map(actionView),
-    });
+    views.push(listedView(summary.scheduleId.slice(SCHEDULE_ID_PREFIX.length), summary));
   }
   return views.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -168,7 +159,8 @@ function asRequestError(error: unknown, creating = false): unknown {
   return error;
 }
 
-function describedView(name: string, d: ScheduleDescription): ScheduleView {
+/** What `schedule list` shows of a schedule, from its list entry or its full description alike. */
+function listedView(name: string, d: Pick<ScheduleDescription, 'scheduleId' | 'memo' | 'state'> & { info: Pick<ScheduleDescription['info'], 'nextActionTimes' | 'recentActions'> }): ScheduleView {
   return {
     name,
     scheduleId: d.scheduleId,
@@ -178,6 +170,12 @@ function describedView(name: string, d: ScheduleDescription): ScheduleView {
     note: d.state.note || null,
     nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
     recentActions: d.info.recentActions.map(actionView),
+  };
+}
+
+function describedView(name: string, d: ScheduleDescription): ScheduleView {
+  return {
+    ...listedView(name, d),
     runningWorkflows: d.info.runningActions.map((a) => ({ workflowId: a.workflow.workflowId, runId: a.workflow.firstExecutionRunId })),
     overlap: d.policies.overlap,
     catchupWindowMs: d.policies.catchupWindow,
