@@ -2,7 +2,7 @@
  * clerk's benchmarks. Each reports a ratio against a baseline measured in the same run, because
  * the machines they run on are noisy. See docs/BENCHMARKS.md.
  *
- *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|all] [--json] [--pages N] [--scale-pages N]
+ *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|all] [--json] [--pages N] [--scale-pages N]
  *                    [--ocr-pages N] [--overhead-pages N] [--serve-pages N]
  *
  * --pages N sets the size of the selected ocr, overhead or serve benchmark (with `all`, of ocr and
@@ -26,7 +26,7 @@ export type Log = (line: string) => void;
 
 /** What a benchmark returns; run.ts adds the date and the machine. */
 export interface BenchOutcome {
-  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer' | 'serve' | 'status';
+  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer' | 'serve' | 'status' | 'counters';
   sizes: Record<string, number>;
   metrics: Record<string, number | string | boolean | null>;
   ratio?: { value: number; target: string; meets: boolean; definition: string };
@@ -52,7 +52,7 @@ interface Machine {
 }
 
 const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000, serve: 20_000 };
-const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer', 'serve', 'status'] as const;
+const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer', 'serve', 'status', 'counters'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface Options {
@@ -65,7 +65,7 @@ interface Options {
 }
 
 function usage(): string {
-  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N]';
+  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N]';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -198,6 +198,8 @@ async function main(): Promise<number> {
     serve: async () => (await import('./serve.js')).serveLatency({ pages: options.servePages, log }),
     // `clerk status` on a fleet of 1,000 sites, 100 of them in a run (compiled CLI, end to end).
     status: async () => (await import('./status.js')).statusLatency({ sites: 1_000, active: 100, log }),
+    // site_progress under 8 concurrent page writers on one site of 20,000 pages (Postgres only).
+    counters: async () => (await import('./counters.js')).counters({ pages: 20_000, writers: 8, log }),
   };
   const startedOn = machine();
   const date = new Date().toISOString();

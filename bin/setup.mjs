@@ -105,3 +105,19 @@ if (FOR_TESTS && !onPath('chromium') && !process.env.CLERK_CHROMIUM) console.log
 // built when missing or stale (about 5-10 s). A failed build is reported and clerk runs the TypeScript.
 const build = spawnSync(process.execPath, [path.join(projectRoot, 'bin', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
 if (build.status !== 0) console.log('setup: the build failed (above); clerk runs the TypeScript through tsx until `npm run build` succeeds.');
+
+// The Temporal server binary and its SQL tool (`clerk dev up --server cluster`, the cluster and
+// multi-host tests) and MinIO (the S3 storage and multi-host tests), built once per machine into the
+// per-user cache by Go (about 6 and 4 minutes cold). The tests need both, so --tests builds them;
+// --with-cluster and --with-minio build one without the other.
+for (const [flag, verb, what] of [
+  ['--with-cluster', 'build-server', 'the Temporal server'],
+  ['--with-minio', 'build-minio', 'MinIO'],
+]) {
+  if (!FOR_TESTS && !process.argv.includes(flag)) continue;
+  const built = spawnSync(process.execPath, [path.join(projectRoot, 'bin', 'clerk.mjs'), 'dev', verb], { stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error(`setup: could not build ${what} (above)`);
+    process.exit(1);
+  }
+}

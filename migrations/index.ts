@@ -4,6 +4,7 @@ import * as pageSize from './2026-12-02T00-page-size.js';
 import * as siteSources from './2026-12-03T00-site-sources.js';
 import * as ocrQuality from './2026-12-03T01-ocr-quality.js';
 import * as versionedDeploys from './2026-12-03T02-versioned-deploys.js';
+import * as jobHost from './2026-12-03T04-job-host.js';
 
 /**
  * Every migration, by name, in order. Listed statically rather than read from the folder so the
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T00-site-sources': siteSources,
   '2026-12-03T01-ocr-quality': ocrQuality,
   '2026-12-03T02-versioned-deploys': versionedDeploys,
+  '2026-12-03T04-job-host': jobHost,
 };

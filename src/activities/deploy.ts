@@ -3,6 +3,7 @@ import { archiveKey, type ArchiveVariant } from '../archive/layout.js';
 import { deployEventBody, DeployHookError, hookConfigFor, hookConfigured, runDeployHook } from '../deploy/hook.js';
 import { readDeploymentManifest, versionDir } from '../deploy/layout.js';
 import { publishArchive } from '../deploy/publish.js';
+import { publishToStore, StoreVersionConflictError } from '../deploy/store-publish.js';
 import { findDeployment, highestRecordedVersion, recordHookOutcome, recordPublication } from '../deploy/records.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
@@ -63,6 +64,15 @@ export function createDeployActivities(deps: ActivityDeps, options: { hookRetryB
       keep: config.deploy.keep,
       highestKnownVersion: await highestRecordedVersion(db, subdomain),
     });
+    // Hosts share a remote store: upload the version and move the store's pointer, so `clerk serve`
+    // and `clerk search` elsewhere pick it up. Before the hook, which may expect the store to have it.
+    if (store.remote) {
+      await publishToStore(store, config.deployDir, subdomain, publication.version, { keep: config.deploy.keep }).catch((error: unknown) => {
+        // Another host published a different archive under this number: retrying cannot fix that.
+        if (error instanceof StoreVersionConflictError) throw ApplicationFailure.create({ type: 'DeployStoreConflict', message: error.message, nonRetryable: true });
+        throw error;
+      });
+    }
     const alreadyTold = recorded?.hook_status === 'ok';
     const hookStatus = !hookConfigured(hook) ? 'none' : alreadyTold ? 'ok' : 'pending';
     await recordPublication(db, publication, run, { status: hookStatus }, publication);

@@ -31,6 +31,7 @@ export function tracked<Input extends { subdomain: string }, Output>(
       activityId: info.activityId,
       attempt: info.attempt,
       taskQueue: info.taskQueue,
+      host: deps.config.host,
     });
     try {
       const output = await run(input);

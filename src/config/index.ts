@@ -10,6 +10,8 @@ export interface ClerkConfig {
   dataDir: string;
   /** Where fetched PDFs and page texts live (the local DocumentStore's root). */
   storageDir: string;
+  /** The DocumentStore's location: the local folder above, or an S3-compatible bucket (docs/OPERATIONS.md, Storage). */
+  storage: StorageConfig;
   /** Where deploy publishes each site's versions (`<site>/versions/<n>/meetings.db`, docs/DEPLOY.md). */
   deployDir: string;
   deploy: DeployConfig;
@@ -48,6 +50,8 @@ export interface ClerkConfig {
   fetcherPlugins: string[];
   /** Port of the local HTTP server the dev stack uses to serve the sample site. */
   sampleSitePort: number;
+  /** This worker host's name in job_tracking (which host ran each attempt); several workers on one machine may each claim their own. */
+  host: string;
 }
 
 /** Versioned deploys and the remote target told after each publish and rollback (docs/DEPLOY.md). */
@@ -68,6 +72,27 @@ export interface DeployConfig {
   hookAttempts: number;
 }
 
+/** CLERK_STORAGE_URL and its companions; `s3` unset means the local folder (storageDir). */
+export interface StorageConfig {
+  s3: S3StorageConfig | undefined;
+  /** Local copies of remote objects for tools that read files (pdftoppm, tesseract). */
+  cacheDir: string;
+  /** The cache evicts least recently used files above this size. */
+  cacheMaxBytes: number;
+}
+
+export interface S3StorageConfig {
+  bucket: string;
+  /** Key prefix inside the bucket, without leading or trailing slashes; '' for the bucket's root. */
+  prefix: string;
+  /** An S3-compatible server (MinIO); unset means AWS. */
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  /** Unset: the AWS SDK's default chain (AWS_ACCESS_KEY_ID, profiles, instance roles). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
 export type OcrEngineChoice = 'auto' | 'tesseract' | 'tesseract.js';
 export type RendererChoice = 'auto' | 'pdftoppm' | 'pdfjs';
 
@@ -81,7 +106,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const dataDir = path.resolve(cwd, readString(env, 'CLERK_DATA_DIR') ?? '.clerk');
   return {
     dataDir,
-    storageDir: path.resolve(cwd, readString(env, 'CLERK_STORAGE_DIR') ?? path.join(dataDir, 'storage')),
+    storageDir: readStorageDir(env, cwd, dataDir),
+    storage: readStorageConfig(env, cwd, dataDir),
     deployDir: path.resolve(cwd, readString(env, 'CLERK_DEPLOY_DIR') ?? path.join(dataDir, 'deploy')),
     deploy: readDeployConfig(env),
     databaseUrl: readDatabaseUrl(env),
@@ -107,6 +133,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxDownloadBytes: readInt(env, 'CLERK_MAX_DOWNLOAD_MB', 200, { min: 1, max: 10_000 }) * 1024 * 1024,
     fetcherPlugins: readList(env, 'CLERK_FETCHER_PLUGINS').map((entry) => (entry.startsWith('.') ? path.resolve(cwd, entry) : entry)),
     sampleSitePort: readInt(env, 'CLERK_SAMPLE_SITE_PORT', 8780, { min: 1, max: 65535 }),
+    host: readString(env, 'CLERK_HOST') ?? os.hostname(),
   };
 }
 
@@ -189,6 +216,82 @@ function readHttpUrl(env: Env, name: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   return raw;
+}
+
+/** CLERK_STORAGE_URL as a plain path (or file:// URL) names the local folder too, like CLERK_STORAGE_DIR. */
+function readStorageDir(env: Env, cwd: string, dataDir: string): string {
+  const dir = readString(env, 'CLERK_STORAGE_DIR');
+  const url = readString(env, 'CLERK_STORAGE_URL');
+  const urlPath = url === undefined || url.startsWith('s3://') ? undefined : localStoragePath(url);
+  if (dir !== undefined && urlPath !== undefined && path.resolve(cwd, dir) !== path.resolve(cwd, urlPath)) {
+    throw new ConfigError(`CLERK_STORAGE_DIR (${dir}) and CLERK_STORAGE_URL (${url}) name different folders: set one of them`);
+  }
+  return path.resolve(cwd, dir ?? urlPath ?? path.join(dataDir, 'storage'));
+}
+
+function localStoragePath(url: string): string {
+  if (url.startsWith('file://')) return new URL(url).pathname;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new ConfigError(`CLERK_STORAGE_URL must be s3://bucket/prefix or a local folder, got "${url}"`);
+  }
+  return url;
+}
+
+function readStorageConfig(env: Env, cwd: string, dataDir: string): StorageConfig {
+  const cacheMaxGb = readNumber(env, 'CLERK_CACHE_MAX_GB', 10, { min: 0.001, max: 1_000_000 });
+  return {
+    s3: readS3StorageConfig(env),
+    cacheDir: path.resolve(cwd, readString(env, 'CLERK_CACHE_DIR') ?? path.join(dataDir, 'cache')),
+    cacheMaxBytes: Math.round(cacheMaxGb * 1024 ** 3),
+  };
+}
+
+function readS3StorageConfig(env: Env): S3StorageConfig | undefined {
+  const raw = readString(env, 'CLERK_STORAGE_URL');
+  if (raw === undefined || !raw.startsWith('s3://')) return undefined;
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(raw)!;
+  const bucket = match[1]!;
+  // S3's bucket naming rules, checked here so a typo fails at start-up rather than at the first upload.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
+    throw new ConfigError(`CLERK_STORAGE_URL must be s3://bucket/prefix with a valid bucket name (3-63 lower-case letters, digits, dots and hyphens), got "${raw}"`);
+  }
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '.' || part === '..' || (prefix !== '' && part === ''))) {
+    throw new ConfigError(`CLERK_STORAGE_URL's prefix must be a plain path like s3://bucket/clerk, got "${raw}"`);
+  }
+  const endpoint = readHttpUrl(env, 'CLERK_S3_ENDPOINT');
+  const accessKeyId = readString(env, 'CLERK_S3_ACCESS_KEY_ID');
+  const secretAccessKey = readString(env, 'CLERK_S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('Set both CLERK_S3_ACCESS_KEY_ID and CLERK_S3_SECRET_ACCESS_KEY, or neither (then the AWS SDK reads AWS_ACCESS_KEY_ID and friends)');
+  }
+  return {
+    bucket,
+    prefix,
+    endpoint,
+    region: readString(env, 'CLERK_S3_REGION') ?? 'us-east-1',
+    // S3-compatible servers (MinIO) usually serve only path-style URLs; AWS prefers virtual-hosted ones.
+    forcePathStyle: readBoolean(env, 'CLERK_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}
+
+function readNumber(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < range.min || value > range.max) {
+    throw new ConfigError(`${name} must be a number from ${range.min} to ${range.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function readDatabaseUrl(env: Env): string | undefined {

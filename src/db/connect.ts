@@ -7,6 +7,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export type Db = Kysely<Database>;
 
+/** How long Postgres keeps a session that sits idle inside a transaction before ending it. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
 export interface DbOptions {
   maxConnections?: number;
 }
@@ -17,6 +20,11 @@ export function connectDatabase(databaseUrl: string, options: DbOptions = {}): D
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    // A worker host that drops off the network mid-transaction would otherwise hold its row locks
+    // (a page, the site's progress row) until TCP gives up, hours later, stalling every other host's
+    // writes to that site. No clerk transaction waits between statements for anywhere near this long.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
   });
   // An idle client losing its server (Postgres restarting) must not crash the worker:
   // the next query gets a fresh connection, and a failed activity is retried by Temporal.

@@ -74,6 +74,8 @@ export interface JobTrackingTable {
   activity_id: string;
   attempt: number;
   task_queue: string;
+  /** The worker host that ran the attempt (CLERK_HOST); null for rows from before it was recorded. */
+  host: string | null;
   status: JobStatus;
   started_at: UpdatedAt;
   finished_at: NullableTime;

@@ -253,7 +253,7 @@ function readJson<T>(file: string): T | null {
 }
 
 /** Writes a small file under a temporary name, fsyncs it and renames it into place. */
-async function writeFileDurably(file: string, text: string): Promise<void> {
+export async function writeFileDurably(file: string, text: string): Promise<void> {
   const temporary = `${file}.${randomUUID()}.tmp`;
   const handle = await fs.open(temporary, 'wx');
   try {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClerkConfig } from '../config/index.js';
 import { connectClient } from '../temporal/connection.js';
 import { DEFAULT_SCHEDULE, ensureSchedule } from '../temporal/schedules.js';
-import { stackInfoPath, type StackInfo } from './stack.js';
+import { stackInfoPath, type StackInfo, type StackServer } from './stack.js';
 
 const clerkBin = fileURLToPath(new URL('../../bin/clerk.mjs', import.meta.url));
 const READY_TIMEOUT_MS = 10 * 60_000;
@@ -24,14 +24,22 @@ export function readStackInfo(config: ClerkConfig): StackInfo | undefined {
   }
 }
 
-/** Starts `clerk dev stack` in the background (if it is not running) and waits until it is ready. */
-export async function stackUp(config: ClerkConfig, log: (line: string) => void): Promise<StackInfo> {
+/**
+ * Starts `clerk dev stack` in the background (if it is not running) and waits until it is ready.
+ * A stack already running is kept as it is, whichever server it runs.
+ */
+export async function stackUp(config: ClerkConfig, log: (line: string) => void, options: { server?: StackServer } = {}): Promise<StackInfo> {
   const running = readStackInfo(config);
-  if (running) return withDefaultSchedule(config, running, log);
+  if (running) {
+    if (options.server && running.server && options.server !== running.server) {
+      log(`the local stack is already running with the ${running.server} server; \`clerk dev down\` first to switch to ${options.server}`);
+    }
+    return withDefaultSchedule(config, running, log);
+  }
   const logPath = stackLogPath(config);
   fs.mkdirSync(path.dirname(logPath), { recursive: true });
   const logFd = fs.openSync(logPath, 'a');
-  const child = spawn(process.execPath, [clerkBin, 'dev', 'stack'], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+  const child = spawn(process.execPath, [clerkBin, 'dev', 'stack', '--server', options.server ?? 'dev'], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
   child.unref();
   fs.closeSync(logFd);
   log(`starting the local stack in the background (pid ${child.pid}; log ${logPath})`);

@@ -54,6 +54,8 @@ export interface HealthInputs {
   };
   queues: TaskQueues;
   folders: { name: string; path: string }[];
+  /** Remote document stores (S3): `probe` writes and deletes an object, throwing when it cannot. */
+  stores?: { name: string; where: string; probe(): Promise<void> }[];
   /** A site in a working stage (fetch, ocr, extraction, deploy) not updated for this long is stuck. */
   stuckAfterMs: number;
   minFreeBytes: number;
@@ -74,12 +76,13 @@ export function worstStatus(statuses: readonly HealthStatus[]): HealthStatus {
 /** Runs every check, Temporal's and Postgres's side by side, and never throws. */
 export async function checkHealth(inputs: HealthInputs): Promise<HealthReport> {
   const now = inputs.now ?? (() => new Date());
-  const [temporalChecks, postgresChecks, folderChecks] = await Promise.all([
+  const [temporalChecks, postgresChecks, folderChecks, storeChecks] = await Promise.all([
     temporalHealth(inputs),
     postgresHealth(inputs, now()),
     Promise.all(inputs.folders.map((folder) => folderHealth(folder, inputs.minFreeBytes))),
+    Promise.all((inputs.stores ?? []).map((store) => storeHealth(store))),
   ]);
-  const checks = [...temporalChecks, ...postgresChecks, ...folderChecks];
+  const checks = [...temporalChecks, ...postgresChecks, ...folderChecks, ...storeChecks];
   return { status: worstStatus(checks.map((c) => c.status)), checks, checkedAt: now().toISOString() };
 }
 
@@ -193,6 +196,16 @@ async function stuckSitesHealth(db: Db, now: Date, stuckAfterMs: number): Promis
   } catch (error) {
     return { name: 'stuck-sites', status: 'down', message: `cannot read site_progress: ${messageOf(error)}` };
   }
+}
+
+async function storeHealth(store: { name: string; where: string; probe(): Promise<void> }): Promise<HealthCheck> {
+  const name = `store:${store.name}`;
+  try {
+    await store.probe();
+  } catch (error) {
+    return { name, status: 'down', message: `${store.name} store ${store.where} is not writable: ${messageOf(error)}`, details: { where: store.where } };
+  }
+  return { name, status: 'ok', message: `${store.name} store ${store.where} is writable`, details: { where: store.where } };
 }
 
 /**

@@ -1,7 +1,8 @@
+import type { Insertable, SelectQueryBuilder, Updateable } from 'kysely';
 import type { Db } from '../db/connect.js';
-import type { DocumentKind, DocumentRow, PageSource } from '../db/schema.js';
+import type { Database, DocumentKind, DocumentRow, DocumentStatus, DocumentsTable, PageSource, PageStatus, PagesTable } from '../db/schema.js';
 import type { PageSizePoints } from '../pdf/render-budget.js';
-import { changeSiteContent } from './site-progress.js';
+import { changeSiteContent, type StatusChange, type Trx } from './site-progress.js';
 
 export interface FetchedDocument {
   id: string;
@@ -47,23 +48,24 @@ export type FetchOutcome = 'new' | 'changed' | 'unchanged';
  * same bytes keep every page (failed ones are sent back by requeueUnfinishedDocuments).
  */
 export async function recordFetchedDocument(db: Db, doc: FetchedDocument): Promise<FetchOutcome> {
-  return changeSiteContent(db, doc.subdomain, async (trx) => {
-    const existing = await trx.selectFrom('documents').select(['content_sha256', 'status']).where('id', '=', doc.id).executeTakeFirst();
+  return changeSiteContent(db, doc.subdomain, async (trx, counters) => {
     const values = documentColumns(doc);
+    const existing = await lockOrInsertDocument(trx, { id: doc.id, ...values, status: 'fetched' });
     if (!existing) {
-      await trx.insertInto('documents').values({ id: doc.id, ...values, status: 'fetched' }).execute();
+      counters.document(null, 'fetched');
       return 'new';
     }
     if (existing.content_sha256 === doc.contentSha256 && existing.status !== 'failed') {
       await trx.updateTable('documents').set({ etag: values.etag, last_modified: values.last_modified, listed_version: values.listed_version, source_url: values.source_url }).where('id', '=', doc.id).execute();
       return 'unchanged';
     }
-    await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.contentSha256).execute();
+    counters.pageChanges(await deleteReplacedPages(trx, doc.id, doc.contentSha256));
     await trx
       .updateTable('documents')
       .set({ ...values, status: 'fetched', page_count: null, failure_reason: null, error: null })
       .where('id', '=', doc.id)
       .execute();
+    counters.document(existing.status, 'fetched');
     return 'changed';
   });
 }
@@ -83,17 +85,28 @@ export async function recordUnchangedDocument(db: Db, documentId: string, listed
  * whether or not the platform listed the document again. Returns how many were sent back.
  */
 export async function requeueUnfinishedDocuments(db: Db, subdomain: string): Promise<number> {
-  return changeSiteContent(db, subdomain, async (trx) => {
-    const withFailedPages = trx.selectFrom('pages').select('document_id').where('subdomain', '=', subdomain).where('status', '=', 'failed');
-    const result = await trx
-      .updateTable('documents')
-      .set({ status: 'fetched', failure_reason: null, updated_at: new Date() })
-      .where('subdomain', '=', subdomain)
-      .where('content_sha256', '!=', '')
-      .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'done'), eb('id', 'in', withFailedPages)])]))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+  return changeSiteContent(db, subdomain, async (trx, counters) => {
+    const changes = await sendBackUnfinishedDocuments(trx, subdomain, { failure_reason: null, updated_at: new Date() });
+    counters.documentChanges(changes);
+    return changes.length;
   });
+}
+
+/**
+ * Sets back to `fetched` (to be read) the site's documents clerk has a copy of whose reading failed
+ * or that have failed pages, with `values` besides; returns their status changes.
+ */
+export async function sendBackUnfinishedDocuments(trx: Trx, subdomain: string, values: Updateable<DocumentsTable>): Promise<StatusChange<DocumentStatus>[]> {
+  const withFailedPages = trx.selectFrom('pages').select('document_id').where('subdomain', '=', subdomain).where('status', '=', 'failed');
+  return updateDocuments(
+    trx,
+    (documents) =>
+      documents
+        .where('subdomain', '=', subdomain)
+        .where('content_sha256', '!=', '')
+        .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'done'), eb('id', 'in', withFailedPages)])])),
+    { ...values, status: 'fetched' },
+  );
 }
 
 /**
@@ -115,18 +128,16 @@ export async function recordUndownloadableDocument(
   doc: Omit<FetchedDocument, 'contentSha256' | 'byteSize'>,
   failure: DocumentFailure,
 ): Promise<void> {
-  await changeSiteContent(db, doc.subdomain, async (trx) => {
+  await changeSiteContent(db, doc.subdomain, async (trx, counters) => {
     const values = {
       ...documentColumns({ ...doc, contentSha256: '', byteSize: 0 }),
       status: 'failed' as const,
       failure_reason: failure.reason,
       error: failure.error,
     };
-    await trx
-      .insertInto('documents')
-      .values({ id: doc.id, ...values })
-      .onConflict((oc) => oc.column('id').doUpdateSet(values))
-      .execute();
+    const existing = await lockOrInsertDocument(trx, { id: doc.id, ...values });
+    if (existing) await trx.updateTable('documents').set(values).where('id', '=', doc.id).execute();
+    counters.document(existing?.status ?? null, 'failed');
   });
 }
 
@@ -158,14 +169,17 @@ export interface PageReading {
  * same content are left as they are. Returns the pages still needing OCR.
  */
 export async function recordDocumentPages(db: Db, doc: DocumentRow, pageCount: number, readings: PageReading[]): Promise<number[]> {
-  return changeSiteContent(db, doc.subdomain, async (trx) => {
-    await trx.deleteFrom('pages').where('document_id', '=', doc.id).where('content_sha256', '!=', doc.content_sha256).execute();
-    const done = new Set(
+  return changeSiteContent(db, doc.subdomain, async (trx, counters) => {
+    // Only this function inserts pages, under the document's lock: no page row can appear unseen.
+    await lockDocument(trx, doc.id);
+    counters.pageChanges(await deleteReplacedPages(trx, doc.id, doc.content_sha256));
+    const existing = new Map(
       (
-        await trx.selectFrom('pages').select('page_number').where('document_id', '=', doc.id).where('status', '=', 'done').execute()
-      ).map((r) => r.page_number),
+        await trx.selectFrom('pages').select(['page_number', 'status']).where('document_id', '=', doc.id).orderBy('page_number').forUpdate().execute()
+      ).map((r) => [r.page_number, r.status]),
     );
-    const fresh = readings.filter((r) => !done.has(r.page));
+    const fresh = readings.filter((r) => existing.get(r.page) !== 'done').sort((a, b) => a.page - b.page);
+    for (const r of fresh) counters.page(existing.get(r.page) ?? null, r.text ? 'done' : 'pending');
     for (const batch of chunks(fresh, 500)) {
       const rows = batch.map((r) => ({
         document_id: doc.id,
@@ -230,58 +244,54 @@ export interface PageOcrDetails {
   blank?: boolean;
 }
 
-/** Marks an OCR'd page done. Safe to repeat: a retried activity lands on the same row. */
+/**
+ * Marks an OCR'd page done. Safe to repeat: a retried activity lands on the same row, which is
+ * already done, so the counters do not move.
+ */
 export async function completeOcrPage(db: Db, subdomain: string, documentId: string, page: number, text: PageText): Promise<void> {
-  await changeSiteContent(db, subdomain, async (trx) => {
-    await trx
-      .updateTable('pages')
-      .set({
-        status: 'done',
-        source: 'ocr',
-        text_key: text.key,
-        text_sha256: text.sha256,
-        char_count: text.chars,
-        ocr_engine: text.engine,
-        ocr_dpi: text.ocr?.dpi ?? null,
-        ocr_confidence: text.ocr?.confidence ?? null,
-        ocr_rotation: text.ocr?.rotation ?? null,
-        blank: text.ocr?.blank ?? false,
-        failure_reason: null,
-        error: null,
-        updated_at: new Date(),
-      })
-      .where('document_id', '=', documentId)
-      .where('page_number', '=', page)
-      .execute();
-  });
+  await changeSiteContent(db, subdomain, async (trx, counters) => counters.pageChanges(await markOcrPageDone(trx, documentId, page, text)));
+}
+
+/** The page write of completeOcrPage, inside a transaction of the caller's (the counters benchmark times it both ways). */
+export async function markOcrPageDone(trx: Trx, documentId: string, page: number, text: PageText): Promise<StatusChange<PageStatus>[]> {
+  return updatePages(
+    trx,
+    (pages) => pages.where('document_id', '=', documentId).where('page_number', '=', page),
+    {
+      status: 'done',
+      source: 'ocr',
+      text_key: text.key,
+      text_sha256: text.sha256,
+      char_count: text.chars,
+      ocr_engine: text.engine,
+      ocr_dpi: text.ocr?.dpi ?? null,
+      ocr_confidence: text.ocr?.confidence ?? null,
+      ocr_rotation: text.ocr?.rotation ?? null,
+      blank: text.ocr?.blank ?? false,
+      failure_reason: null,
+      error: null,
+      updated_at: new Date(),
+    },
+  );
 }
 
 /** A page that could not be read is failed with its reason; a page already done stays done. */
 export async function failPage(db: Db, subdomain: string, documentId: string, page: number, failure: DocumentFailure): Promise<void> {
-  await changeSiteContent(db, subdomain, async (trx) => {
-    await trx
-      .updateTable('pages')
-      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
-      .where('document_id', '=', documentId)
-      .where('page_number', '=', page)
-      .where('status', '!=', 'done')
-      .execute();
+  await changeSiteContent(db, subdomain, async (trx, counters) => {
+    const changes = await updatePages(
+      trx,
+      (pages) => pages.where('document_id', '=', documentId).where('page_number', '=', page).where('status', '!=', 'done'),
+      { status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() },
+    );
+    counters.pageChanges(changes);
   });
 }
 
 export async function failDocument(db: Db, subdomain: string, documentId: string, failure: DocumentFailure): Promise<void> {
-  await changeSiteContent(db, subdomain, async (trx) => {
-    await trx
-      .updateTable('documents')
-      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
-      .where('id', '=', documentId)
-      .execute();
-    await trx
-      .updateTable('pages')
-      .set({ status: 'failed', failure_reason: failure.reason, error: failure.error, updated_at: new Date() })
-      .where('document_id', '=', documentId)
-      .where('status', '=', 'pending')
-      .execute();
+  await changeSiteContent(db, subdomain, async (trx, counters) => {
+    const failed = { status: 'failed' as const, failure_reason: failure.reason, error: failure.error, updated_at: new Date() };
+    counters.documentChanges(await updateDocuments(trx, (documents) => documents.where('id', '=', documentId), failed));
+    counters.pageChanges(await updatePages(trx, (pages) => pages.where('document_id', '=', documentId).where('status', '=', 'pending'), failed));
   });
 }
 
@@ -298,17 +308,19 @@ export interface DocumentOutcome {
  * table itself, so the workflow's totals are the database's.
  */
 export async function finishDocument(db: Db, subdomain: string, documentId: string): Promise<DocumentOutcome> {
-  return changeSiteContent(db, subdomain, async (trx) => {
-    const doc = await trx.selectFrom('documents').select(['status']).where('id', '=', documentId).executeTakeFirstOrThrow();
-    await trx
-      .updateTable('pages')
-      .set({ status: 'failed', failure_reason: 'unsettled', error: 'the page was never read or OCR\'d', updated_at: new Date() })
-      .where('document_id', '=', documentId)
-      .where('status', '=', 'pending')
-      .execute();
+  return changeSiteContent(db, subdomain, async (trx, counters) => {
+    const doc = await lockDocument(trx, documentId);
+    if (!doc) throw new Error(`document ${documentId} does not exist`);
+    const unsettled = await updatePages(
+      trx,
+      (pages) => pages.where('document_id', '=', documentId).where('status', '=', 'pending'),
+      { status: 'failed', failure_reason: 'unsettled', error: 'the page was never read or OCR\'d', updated_at: new Date() },
+    );
+    counters.pageChanges(unsettled);
     const status = doc.status === 'failed' ? 'failed' : 'done';
     if (status === 'done') {
       await trx.updateTable('documents').set({ status: 'done', updated_at: new Date() }).where('id', '=', documentId).execute();
+      counters.document(doc.status, 'done');
     }
     const counts = await trx
       .selectFrom('pages')
@@ -325,6 +337,67 @@ export async function finishDocument(db: Db, subdomain: string, documentId: stri
       pagesFailed: count('failed'),
     };
   });
+}
+
+type PageSelection = SelectQueryBuilder<Database, 'pages', { document_id: string; page_number: number; status: PageStatus }>;
+type DocumentSelection = SelectQueryBuilder<Database, 'documents', { id: string; status: DocumentStatus }>;
+
+/**
+ * Updates the pages `which` picks and returns each one's status before and after. The pages are
+ * locked (in key order, so two writers of overlapping sets cannot deadlock) and read in the
+ * statement that changes them: the status before is the one this change moved the page from,
+ * even when another writer changed it a moment earlier.
+ */
+export async function updatePages(trx: Trx, which: (pages: PageSelection) => PageSelection, values: Updateable<PagesTable>): Promise<StatusChange<PageStatus>[]> {
+  return trx
+    .with('before', (db) => which(db.selectFrom('pages').select(['document_id', 'page_number', 'status'])).orderBy('document_id').orderBy('page_number').forUpdate())
+    .updateTable('pages')
+    .from('before')
+    .set(values)
+    .whereRef('pages.document_id', '=', 'before.document_id')
+    .whereRef('pages.page_number', '=', 'before.page_number')
+    .returning(['before.status as from', 'pages.status as to'])
+    .execute();
+}
+
+/** The same for documents: updates the ones `which` picks and returns their statuses before and after. */
+export async function updateDocuments(
+  trx: Trx,
+  which: (documents: DocumentSelection) => DocumentSelection,
+  values: Updateable<DocumentsTable>,
+): Promise<StatusChange<DocumentStatus>[]> {
+  return trx
+    .with('before', (db) => which(db.selectFrom('documents').select(['id', 'status'])).orderBy('id').forUpdate())
+    .updateTable('documents')
+    .from('before')
+    .set(values)
+    .whereRef('documents.id', '=', 'before.id')
+    .returning(['before.status as from', 'documents.status as to'])
+    .execute();
+}
+
+/** Deletes the document's pages of other content than `contentSha256` (a changed PDF's old pages), with their statuses. */
+async function deleteReplacedPages(trx: Trx, documentId: string, contentSha256: string): Promise<StatusChange<PageStatus>[]> {
+  const deleted = await trx.deleteFrom('pages').where('document_id', '=', documentId).where('content_sha256', '!=', contentSha256).returning('status').execute();
+  return deleted.map((row) => ({ from: row.status, to: null }));
+}
+
+/** Locks a document's row (the first lock a change to the document takes) and reads its state. */
+async function lockDocument(trx: Trx, documentId: string): Promise<{ status: DocumentStatus; content_sha256: string } | undefined> {
+  return trx.selectFrom('documents').select(['status', 'content_sha256']).where('id', '=', documentId).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Inserts the document, or locks and reads the row already there (undefined when inserted). A
+ * fetch racing this one for the same new document waits on the insert, then finds the row.
+ */
+async function lockOrInsertDocument(trx: Trx, row: Insertable<DocumentsTable>): Promise<{ status: DocumentStatus; content_sha256: string } | undefined> {
+  for (;;) {
+    const existing = await lockDocument(trx, row.id);
+    if (existing) return existing;
+    const inserted = await trx.insertInto('documents').values(row).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+    if (inserted) return undefined;
+  }
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

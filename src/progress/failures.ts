@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.js';
+import { sendBackUnfinishedDocuments, updatePages } from './documents.js';
 import { changeSiteContent, settledCounts, type SettledCounts } from './site-progress.js';
 
 /**
@@ -432,29 +433,20 @@ export interface SentBack {
  * touched. Safe to repeat. Returns what it sent back and the counts of the rest.
  */
 export async function sendBackFailedWork(db: Db, subdomain: string): Promise<SentBack> {
-  const sent = await changeSiteContent(db, subdomain, async (trx) => {
-    const failedPageDocuments = trx
-      .selectFrom('pages')
-      .innerJoin('documents', 'documents.id', 'pages.document_id')
-      .select('pages.document_id')
-      .where('pages.subdomain', '=', subdomain)
-      .where('pages.status', '=', 'failed')
-      .where('documents.content_sha256', '!=', '');
-    const documents = await trx
-      .updateTable('documents')
-      .set({ status: 'fetched', failure_reason: null, error: null, updated_at: new Date() })
-      .where('subdomain', '=', subdomain)
-      .where('content_sha256', '!=', '')
-      .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'done'), eb('id', 'in', failedPageDocuments)])]))
-      .executeTakeFirst();
-    const pages = await trx
-      .updateTable('pages')
-      .set({ status: 'pending', failure_reason: null, error: null, updated_at: new Date() })
-      .where('subdomain', '=', subdomain)
-      .where('status', '=', 'failed')
-      .where('document_id', 'in', (eb) => eb.selectFrom('documents').select('id').where('subdomain', '=', subdomain).where('status', '=', 'fetched'))
-      .executeTakeFirst();
-    return { documents: Number(documents.numUpdatedRows), pages: Number(pages.numUpdatedRows) };
+  const sent = await changeSiteContent(db, subdomain, async (trx, counters) => {
+    const documents = await sendBackUnfinishedDocuments(trx, subdomain, { failure_reason: null, error: null, updated_at: new Date() });
+    const pages = await updatePages(
+      trx,
+      (rows) =>
+        rows
+          .where('subdomain', '=', subdomain)
+          .where('status', '=', 'failed')
+          .where('document_id', 'in', (eb) => eb.selectFrom('documents').select('id').where('subdomain', '=', subdomain).where('status', '=', 'fetched')),
+      { status: 'pending', failure_reason: null, error: null, updated_at: new Date() },
+    );
+    counters.documentChanges(documents);
+    counters.pageChanges(pages);
+    return { documents: documents.length, pages: pages.length };
   });
   return { ...sent, settled: await settledCounts(db, subdomain) };
 }

@@ -10,6 +10,8 @@ export interface JobExecution {
   activityId: string;
   attempt: number;
   taskQueue: string;
+  /** The worker host running the attempt (CLERK_HOST). */
+  host?: string;
 }
 
 export function jobIdOf(job: JobExecution): string {
@@ -51,9 +53,10 @@ export async function recordJobStart(db: Db, job: JobExecution): Promise<string>
         activity_id: job.activityId,
         attempt: job.attempt,
         task_queue: job.taskQueue,
+        host: job.host ?? null,
         status: 'running',
       })
-      .onConflict((oc) => oc.column('job_id').doUpdateSet({ status: 'running', started_at: new Date(), finished_at: null, error: null }))
+      .onConflict((oc) => oc.column('job_id').doUpdateSet({ status: 'running', host: job.host ?? null, started_at: new Date(), finished_at: null, error: null }))
       .execute();
   });
   return jobId;

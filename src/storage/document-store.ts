@@ -4,6 +4,12 @@
  * later, so workers on several machines share documents.
  */
 export interface DocumentStore {
+  /**
+   * True when the objects live off this machine (S3-compatible): workers on several hosts share
+   * them, and deployed archives are mirrored into the store (`deploy/...`) for `clerk serve` and
+   * `clerk search` on other hosts. False for the local folder.
+   */
+  readonly remote: boolean;
   /** Writes atomically: readers see the old object or the new one, never half of it. */
   put(key: string, data: Uint8Array | string): Promise<void>;
   /** Moves a finished local file (a download) into the store, atomically, without reading it into memory. */

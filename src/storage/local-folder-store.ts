@@ -4,6 +4,8 @@ import path from 'node:path';
 import { assertSafeKey, type DocumentStore } from './document-store.js';
 
 export class LocalFolderStore implements DocumentStore {
+  readonly remote = false;
+
   constructor(private readonly root: string) {}
 
   async put(key: string, data: Uint8Array | string): Promise<void> {

@@ -53,6 +53,8 @@ export async function createWorkers(setup: WorkerSetup): Promise<RunningWorkers>
         connection: setup.connection,
         namespace: setup.config.temporal.namespace,
         taskQueue: queues[type],
+        // CLERK_HOST names the host in the Web UI's pollers as it does in job_tracking.host.
+        identity: `${process.pid}@${setup.config.host}`,
         activities: activitiesForWorker(type, { ...setup.deps, ...resources }),
         ...(type === 'workflows' ? workflowSource(setup) : {}),
         // OCR takes a few more activities than engines: the extra ones render their page while every

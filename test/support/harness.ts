@@ -10,14 +10,16 @@ import { loadConfig, type ClerkConfig } from '../../src/config/index.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
 import { ensureDatabase } from '../../src/db/admin.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { LocalFolderStore } from '../../src/storage/local-folder-store.js';
+import type { DocumentStore } from '../../src/storage/document-store.js';
+import { openDocumentStore } from '../../src/storage/open.js';
 import { createWorkers, runWorkers, workflowsPath } from '../../src/workers/create.js';
 
 export interface Harness {
   config: ClerkConfig;
   db: Db;
   databaseUrl: string;
-  store: LocalFolderStore;
+  /** The store the config names: the local folder, or S3 when the env sets CLERK_STORAGE_URL=s3://... */
+  store: DocumentStore;
   client: Client;
   dataDir: string;
   /** The environment that points a `clerk worker` process at this harness's services. */
@@ -42,7 +44,12 @@ export function workflowBundle(): Promise<{ code: string }> {
  * A private slice of the shared real services for one test file: its own database (migrated),
  * its own data folder and its own task-queue prefix on the shared Temporal dev server.
  */
-export async function createHarness(name: string, env: Record<string, string> = {}, services: { postgresAdminUrl?: string } = {}): Promise<Harness> {
+export async function createHarness(
+  name: string,
+  env: Record<string, string> = {},
+  // Another Temporal server than the shared dev server (the cluster test's), or another Postgres.
+  services: { postgresAdminUrl?: string; temporalAddress?: string } = {},
+): Promise<Harness> {
   const suffix = randomBytes(3).toString('hex');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `clerk-${name}-`));
   const adminUrl = new URL(services.postgresAdminUrl ?? inject('postgresAdminUrl'));
@@ -52,7 +59,7 @@ export async function createHarness(name: string, env: Record<string, string> = 
   const baseEnv = {
     CLERK_DATA_DIR: dataDir,
     DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: services.temporalAddress ?? inject('temporalAddress'),
     CLERK_TASK_QUEUE_PREFIX: `${name}-${suffix}-`,
     ...env,
   };
@@ -61,7 +68,7 @@ export async function createHarness(name: string, env: Record<string, string> = 
   await migrateToLatest(db);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const store = new LocalFolderStore(config.storageDir);
+  const store = openDocumentStore(config);
   const stops: (() => Promise<void>)[] = [];
 
   return {

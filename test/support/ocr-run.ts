@@ -16,6 +16,17 @@ export async function runningOcrJobIds(harness: Harness): Promise<string[]> {
   return rows.map((r) => r.job_id);
 }
 
+/** How many of the site's pages are done now. */
+export async function donePageCount(harness: Harness, subdomain: string): Promise<number> {
+  const row = await harness.db
+    .selectFrom('pages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('subdomain', '=', subdomain)
+    .where('status', '=', 'done')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Polls `condition` every 50 ms for up to 2 minutes. */
 export async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
   for (let polls = 0; polls < 2_400; polls++) {

@@ -74,3 +74,71 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env, '/x')).toThrow(message);
   });
 });
+
+describe('loadConfig: document storage', () => {
+  it('keeps documents in the local folder, with a 10 GB cache under the data folder, by default', () => {
+    const config = loadConfig({}, '/srv/clerk');
+    expect(config.storageDir).toBe('/srv/clerk/.clerk/storage');
+    expect(config.storage).toEqual({ s3: undefined, cacheDir: '/srv/clerk/.clerk/cache', cacheMaxBytes: 10 * 1024 ** 3 });
+  });
+
+  it('takes a plain path in CLERK_STORAGE_URL as the local folder', () => {
+    expect(loadConfig({ CLERK_STORAGE_URL: 'docs' }, '/srv/clerk').storageDir).toBe('/srv/clerk/docs');
+    expect(loadConfig({ CLERK_STORAGE_URL: 'file:///var/clerk' }, '/srv/clerk').storage.s3).toBeUndefined();
+    expect(loadConfig({ CLERK_STORAGE_URL: 'file:///var/clerk' }, '/srv/clerk').storageDir).toBe('/var/clerk');
+  });
+
+  it('reads an S3-compatible store: bucket, prefix, endpoint, path style and credentials', () => {
+    const config = loadConfig(
+      {
+        CLERK_STORAGE_URL: 's3://clerk-docs/prod/v1/',
+        CLERK_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        CLERK_S3_ACCESS_KEY_ID: 'key',
+        CLERK_S3_SECRET_ACCESS_KEY: 'secret',
+        CLERK_CACHE_DIR: '/tmp/clerk-cache',
+        CLERK_CACHE_MAX_GB: '0.5',
+      },
+      '/srv/clerk',
+    );
+    expect(config.storage).toEqual({
+      s3: {
+        bucket: 'clerk-docs',
+        prefix: 'prod/v1',
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'key', secretAccessKey: 'secret' },
+      },
+      cacheDir: '/tmp/clerk-cache',
+      cacheMaxBytes: 512 * 1024 ** 2,
+    });
+  });
+
+  it('uses virtual-hosted AWS addressing and the SDK credential chain when no endpoint or keys are given', () => {
+    const { s3 } = loadConfig({ CLERK_STORAGE_URL: 's3://clerk-docs', CLERK_S3_REGION: 'eu-west-1' }, '/x').storage;
+    expect(s3).toEqual({ bucket: 'clerk-docs', prefix: '', endpoint: undefined, region: 'eu-west-1', forcePathStyle: false, credentials: undefined });
+    expect(loadConfig({ CLERK_STORAGE_URL: 's3://clerk-docs', CLERK_S3_ENDPOINT: 'https://s3.example', CLERK_S3_FORCE_PATH_STYLE: 'false' }, '/x').storage.s3?.forcePathStyle).toBe(false);
+  });
+
+  it.each([
+    ['s3://', /valid bucket name/],
+    ['s3:///prefix', /valid bucket name/],
+    ['s3://Upper_Case/x', /valid bucket name/],
+    ['s3://bucket/a/../b', /plain path/],
+    ['s3://bucket/a//b', /plain path/],
+    ['gs://bucket/x', /s3:\/\/bucket\/prefix or a local folder/],
+    ['https://bucket.s3.amazonaws.com/x', /s3:\/\/bucket\/prefix or a local folder/],
+  ])('rejects CLERK_STORAGE_URL=%s with a clear error', (url, message) => {
+    expect(() => loadConfig({ CLERK_STORAGE_URL: url }, '/x')).toThrow(ConfigError);
+    expect(() => loadConfig({ CLERK_STORAGE_URL: url }, '/x')).toThrow(message);
+  });
+
+  it('rejects half-given credentials, a bad endpoint, path style or cache size, and two different local folders', () => {
+    const s3 = { CLERK_STORAGE_URL: 's3://bucket' };
+    expect(() => loadConfig({ ...s3, CLERK_S3_ACCESS_KEY_ID: 'key' }, '/x')).toThrow(/CLERK_S3_SECRET_ACCESS_KEY/);
+    expect(() => loadConfig({ ...s3, CLERK_S3_ENDPOINT: '127.0.0.1:9000' }, '/x')).toThrow(/CLERK_S3_ENDPOINT/);
+    expect(() => loadConfig({ ...s3, CLERK_S3_FORCE_PATH_STYLE: 'maybe' }, '/x')).toThrow(/CLERK_S3_FORCE_PATH_STYLE/);
+    expect(() => loadConfig({ CLERK_CACHE_MAX_GB: '-1' }, '/x')).toThrow(/CLERK_CACHE_MAX_GB/);
+    expect(() => loadConfig({ CLERK_STORAGE_DIR: '/a', CLERK_STORAGE_URL: '/b' }, '/x')).toThrow(/different folders/);
+  });
+});

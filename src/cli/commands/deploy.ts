@@ -46,6 +46,7 @@ export function deployCommand(): Command {
         return;
       }
       await asCliError(() => applyRollback(deployDir, plan));
+      await rollBackSharedStore(plan);
       const hookConfig = hookConfigFor(config().deploy);
       let hook: { status: 'none' | 'ok' | 'failed'; error?: string } = { status: 'none' };
       try {
@@ -62,6 +63,22 @@ export function deployCommand(): Command {
     });
 
   return deploy;
+}
+
+/**
+ * With a remote store, hosts serve what the store's pointer names: move it too, or the rollback
+ * would stay on this host. The local switch already stands when this fails.
+ */
+async function rollBackSharedStore(plan: RollbackPlan): Promise<void> {
+  const { openDocumentStore } = await import('../../storage/open.js');
+  const store = openDocumentStore(config());
+  if (!store.remote) return;
+  const { rollBackStore } = await import('../../deploy/store-publish.js');
+  try {
+    await rollBackStore(store, config().deployDir, plan.manifest);
+  } catch (error) {
+    throw new CliError(`the rollback stands on this host (current is version ${plan.to}), but the shared store was not switched: ${(error as Error).message}`, ExitCode.failed);
+  }
 }
 
 /**

@@ -4,6 +4,8 @@ import pg from 'pg';
 import { effectiveDatabaseUrl, type ClerkConfig } from '../../config/index.js';
 import { connectDatabase } from '../../db/connect.js';
 import { checkHealth, healthExitCode, parseDuration, type HealthStatus, type TaskQueueDescriber } from '../../ops/health.js';
+import { openDocumentStore } from '../../storage/open.js';
+import { S3DocumentStore } from '../../storage/s3-document-store.js';
 import { taskQueuesWithPrefix } from '../../workflows/types.js';
 import { config, printJson } from '../context.js';
 
@@ -41,6 +43,10 @@ export function healthCommand(): Command {
     .action(async (options: HealthOptions) => {
       const cfg = config();
       const databaseUrl = effectiveDatabaseUrl(cfg);
+      // With S3 storage the bucket is checked by writing a probe object; the local folder this host
+      // still fills is the cache.
+      const store = openDocumentStore(cfg);
+      const remote = store instanceof S3DocumentStore ? store : undefined;
       const report = await checkHealth({
         temporal: { where: `${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`, connect: () => connectTemporal(cfg, options.timeout) },
         postgres: {
@@ -52,9 +58,10 @@ export function healthCommand(): Command {
         },
         queues: taskQueuesWithPrefix(cfg.temporal.taskQueuePrefix),
         folders: [
-          { name: 'storage', path: cfg.storageDir },
+          remote ? { name: 'cache', path: cfg.storage.cacheDir } : { name: 'storage', path: cfg.storageDir },
           { name: 'deploy', path: cfg.deployDir },
         ],
+        stores: remote ? [{ name: 'storage', where: remote.location(), probe: () => remote.probe(options.timeout) }] : [],
         stuckAfterMs: options.stuckAfter,
         minFreeBytes: options.minFreeGb * 1024 ** 3,
       });

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { removeSiteDeployment, siteDeployFiles } from '../../deploy/versions.js';
 import { siteDeployDir } from '../../deploy/layout.js';
+import { storeSitePrefix } from '../../deploy/store-publish.js';
 import { countTrackingRows, deleteTrackingRows, waitForRunningJobs, type TrackingRowCounts } from '../../progress/purge.js';
 import { getSite } from '../../sites/repository.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
-import { LocalFolderStore } from '../../storage/local-folder-store.js';
+import { openDocumentStore } from '../../storage/open.js';
 import { openSiteWorkflows, terminateSiteRun, type OpenWorkflow } from '../../temporal/control.js';
 import { config, confirm, printJson, withClient, withDb } from '../context.js';
 
@@ -45,7 +46,11 @@ export function purgeCommand(): Command {
     .action(async (subdomainArg: string, options: PurgeOptions) => {
       const subdomain = parseSubdomain(subdomainArg);
       const withFiles = options.files ?? false;
-      const store = new LocalFolderStore(config().storageDir);
+      const store = openDocumentStore(config());
+      // A shared store also holds the site's deployed archives (`deploy/<site>/...`) for other hosts.
+      const storePrefixes = store.remote ? [subdomain, storeSitePrefix(subdomain)] : [subdomain];
+      const countStored = async () => (await Promise.all(storePrefixes.map((prefix) => store.keysUnder(prefix)))).reduce((sum, keys) => sum + keys.length, 0);
+      const removeStored = async () => (await Promise.all(storePrefixes.map((prefix) => store.removeUnder(prefix)))).reduce((sum, count) => sum + count, 0);
       const result = await withDb(async (db) => {
         await getSite(db, subdomain);
         return withClient(async (client) => {
@@ -55,7 +60,7 @@ export function purgeCommand(): Command {
             rows: await countTrackingRows(db, subdomain, { deployments: withFiles }),
             files: withFiles
               ? {
-                  storage: { folder: store.describe(subdomain), files: (await store.keysUnder(subdomain)).length },
+                  storage: { folder: storePrefixes.map((prefix) => store.describe(prefix)).join(' and '), files: await countStored() },
                   deploy: { folder: siteDeployDir(config().deployDir, subdomain), files: (await siteDeployFiles(config().deployDir, subdomain)).length },
                 }
               : null,
@@ -68,7 +73,7 @@ export function purgeCommand(): Command {
           const stillRunning = terminated ? await waitForRunningJobs(db, subdomain, SETTLE_TIMEOUT_MS) : 0;
           const rows = await deleteTrackingRows(db, subdomain, { deployments: withFiles });
           const files = withFiles
-            ? { storage: await store.removeUnder(subdomain), deploy: await removeSiteDeployment(config().deployDir, subdomain) }
+            ? { storage: await removeStored(), deploy: await removeSiteDeployment(config().deployDir, subdomain) }
             : null;
           return { plan, purged: { terminated: terminated ?? null, activitiesStillRunning: stillRunning, rows, files } };
         });

@@ -5,7 +5,7 @@ import { effectiveDatabaseUrl } from '../../config/index.js';
 import { connectDatabase } from '../../db/connect.js';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../../metrics/server.js';
 import { formatDuration, parseDuration } from '../../ops/health.js';
-import { LocalFolderStore } from '../../storage/local-folder-store.js';
+import { openDocumentStore } from '../../storage/open.js';
 import { createWorkers, DEFAULT_DRAIN_TIMEOUT_MS, runWorkers, type RunningWorkers } from '../../workers/create.js';
 import { BURST_IDLE_MS, TaskBudget } from '../../workers/interceptors.js';
 import { defaultLogFormat, logFormats, WorkerLogger, type LogFormat } from '../../workers/logging.js';
@@ -95,7 +95,7 @@ export function workerCommand(): Command {
         running = await createWorkers({
           config: cfg,
           connection,
-          deps: { db, store: new LocalFolderStore(cfg.storageDir), config: cfg },
+          deps: { db, store: openDocumentStore(cfg), config: cfg },
           types: type === 'all' ? workerTypes : [type],
           drainTimeoutMs: flags.drainTimeout,
           ...(budget ? { activityInterceptors: [budget.interceptor] } : {}),
