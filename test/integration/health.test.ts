@@ -95,7 +95,7 @@ describe('clerk health, through the real CLI', () => {
     const { code, report } = await health();
     expect(code).toBe(0);
     expect(report.status).toBe('ok');
-    expect(report.checks.map((c) => c.name)).toEqual(['temporal', ...queueChecks, 'postgres', 'migrations', 'stuck-sites', 'folder:storage', 'folder:deploy']);
+    expect(report.checks.map((c) => c.name)).toEqual(['temporal', ...queueChecks, 'postgres', 'migrations', 'stuck-sites', 'counters', 'folder:storage', 'folder:deploy']);
     expect(notOk(report)).toEqual([]);
     expect((check(report, 'queue:fetch').details!.pollers as unknown[]).length).toBeGreaterThan(0);
     expect(check(report, 'migrations').details).toMatchObject({ pending: [] });
@@ -142,6 +142,30 @@ describe('clerk health, through the real CLI', () => {
     await harness.db.deleteFrom('sites').where('subdomain', 'in', ['stuck.ocr', 'busy.ocr', 'done.long']).execute();
   });
 
+  it('names a site in a run whose counters differ from a count of its pages (exit 1), and not one whose counters agree', async () => {
+    await harness.db
+      .insertInto('sites')
+      .values(['drifted.ocr', 'exact.ocr'].map((subdomain) => ({ subdomain, name: subdomain, fetcher: 'folder', source_url: 'file:///nowhere' })))
+      .execute();
+    // Nothing in the pages table: the exact site counts 0 of 0, the drifted one claims 3 pages done.
+    await harness.db
+      .insertInto('site_progress')
+      .values([
+        { subdomain: 'drifted.ocr', current_stage: 'ocr', pages_total: 3, pages_done: 3 },
+        { subdomain: 'exact.ocr', current_stage: 'ocr' },
+      ])
+      .execute();
+
+    const { code, report } = await health();
+    expect(code).toBe(1);
+    expect(notOk(report)).toEqual(['counters']);
+    const counters = check(report, 'counters');
+    expect(counters.message).toContain('drifted.ocr');
+    expect(counters.message).not.toContain('exact.ocr');
+    expect(counters.details).toMatchObject({ checked: 2, drifted: [{ subdomain: 'drifted.ocr', counted: { pages: { total: 0, done: 0, failed: 0 } } }] });
+    await harness.db.deleteFrom('sites').where('subdomain', 'in', ['drifted.ocr', 'exact.ocr']).execute();
+  });
+
   it('names a migration that is not applied (exit 1)', async () => {
     // As if the code were upgraded and `clerk db migrate` not run: forget the newest migration's row.
     const { rows } = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration order by name desc limit 1`.execute(harness.db);
@@ -183,6 +207,7 @@ describe('clerk health, through the real CLI', () => {
     expect(check(report, 'postgres').message).toContain(`127.0.0.1:${port}`);
     expect(check(report, 'migrations').status).toBe('down');
     expect(check(report, 'stuck-sites').status).toBe('down');
+    expect(check(report, 'counters').status).toBe('down');
     expect(check(report, 'temporal').status).toBe('ok');
     expect(check(report, 'queue:ocr').status).toBe('ok');
   });
