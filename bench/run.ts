@@ -2,12 +2,13 @@
  * clerk's benchmarks. Each reports a ratio against a baseline measured in the same run, because
  * the machines they run on are noisy. See docs/BENCHMARKS.md.
  *
- *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|all] [--json] [--pages N] [--scale-pages N]
- *                    [--ocr-pages N] [--overhead-pages N] [--serve-pages N]
+ *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|all] [--json] [--pages N] [--scale-pages N]
+ *                    [--ocr-pages N] [--overhead-pages N] [--serve-pages N] [--rerun-pages N]
  *
- * --pages N sets the size of the selected ocr, overhead or serve benchmark (with `all`, of ocr and
- * overhead); --ocr-pages / --overhead-pages / --serve-pages set one of them explicitly. Tables go
- * to stdout, or with --json one JSON object per result goes to stdout and the tables to stderr.
+ * --pages N sets the size of the selected ocr, overhead, serve or rerun benchmark (rerun: its
+ * text-layer pages; with `all`, of ocr and overhead); --ocr-pages / --overhead-pages /
+ * --serve-pages / --rerun-pages set one of them explicitly. Tables go to stdout, or with --json
+ * one JSON object per result goes to stdout and the tables to stderr.
  * Progress goes to stderr.
  * `all` (and --json) runs each benchmark in its own child process; with --json the child's stdout
  * is this process's stderr, so the banner the Temporal dev server prints on its inherited stdout
@@ -26,7 +27,7 @@ export type Log = (line: string) => void;
 
 /** What a benchmark returns; run.ts adds the date and the machine. */
 export interface BenchOutcome {
-  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer' | 'serve' | 'status' | 'counters';
+  benchmark: 'ocr-throughput' | 'orchestration-overhead' | 'scale' | 'extraction' | 'ocr-quality' | 'text-layer' | 'serve' | 'status' | 'counters' | 'rerun';
   sizes: Record<string, number>;
   metrics: Record<string, number | string | boolean | null>;
   ratio?: { value: number; target: string; meets: boolean; definition: string };
@@ -51,8 +52,8 @@ interface Machine {
   tesseract: string | null;
 }
 
-const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000, serve: 20_000 };
-const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer', 'serve', 'status', 'counters'] as const;
+const DEFAULTS = { ocr: 16, overhead: 2_000, scale: 20_000, serve: 20_000, rerun: 60 };
+const BENCHMARKS = ['ocr', 'overhead', 'scale', 'extraction', 'ocr-quality', 'text-layer', 'serve', 'status', 'counters', 'rerun'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface Options {
@@ -62,10 +63,11 @@ interface Options {
   overheadPages: number;
   scalePages: number;
   servePages: number;
+  rerunPages: number;
 }
 
 function usage(): string {
-  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N]';
+  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N] [--rerun-pages N]';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -76,6 +78,7 @@ function parseArgs(argv: string[]): Options {
   let overheadPages: number | undefined;
   let scalePages: number | undefined;
   let servePages: number | undefined;
+  let rerunPages: number | undefined;
   const count = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of pages of at least 1, got "${value ?? ''}"`);
@@ -104,6 +107,9 @@ function parseArgs(argv: string[]): Options {
       case '--serve-pages':
         servePages = count(flag, value());
         break;
+      case '--rerun-pages':
+        rerunPages = count(flag, value());
+        break;
       case '-h':
       case '--help':
         console.log(usage());
@@ -121,6 +127,7 @@ function parseArgs(argv: string[]): Options {
     scalePages: scalePages ?? DEFAULTS.scale,
     // --pages sizes serve only when serve alone is run: `all --pages 200` means a small ocr and overhead run, not a small search database.
     servePages: servePages ?? (which === 'serve' ? pages : undefined) ?? DEFAULTS.serve,
+    rerunPages: rerunPages ?? (which === 'rerun' ? pages : undefined) ?? DEFAULTS.rerun,
   };
 }
 
@@ -177,7 +184,7 @@ async function main(): Promise<number> {
     // state or garbage left by the previous one), and --json output stays clean (see runChild).
     let exitCode = 0;
     for (const name of options.selected) {
-      const sizes = ['--ocr-pages', String(options.ocrPages), '--overhead-pages', String(options.overheadPages), '--scale-pages', String(options.scalePages), '--serve-pages', String(options.servePages)];
+      const sizes = ['--ocr-pages', String(options.ocrPages), '--overhead-pages', String(options.overheadPages), '--scale-pages', String(options.scalePages), '--serve-pages', String(options.servePages), '--rerun-pages', String(options.rerunPages)];
       exitCode = Math.max(exitCode, await runChild([name, ...sizes, ...(options.json ? ['--json'] : [])], options.json));
     }
     return exitCode;
@@ -200,6 +207,8 @@ async function main(): Promise<number> {
     status: async () => (await import('./status.js')).statusLatency({ sites: 1_000, active: 100, log }),
     // site_progress under 8 concurrent page writers on one site of 20,000 pages (Postgres only).
     counters: async () => (await import('./counters.js')).counters({ pages: 20_000, writers: 8, log }),
+    // A mixed site run twice, the second time unchanged: what an incremental re-run still costs.
+    rerun: async () => (await import('./rerun.js')).rerun({ pages: options.rerunPages, log }),
   };
   const startedOn = machine();
   const date = new Date().toISOString();

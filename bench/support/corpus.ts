@@ -400,20 +400,23 @@ export async function activityCoveredSeconds(db: Db, subdomain: string): Promise
     .where('finished_at', 'is not', null)
     .orderBy('started_at')
     .execute();
+  return coveredMs(rows.map((row) => ({ start: row.started_at.getTime(), end: row.finished_at!.getTime() }))) / 1000;
+}
+
+/** Milliseconds covered by at least one of the intervals, which come sorted by start. */
+export function coveredMs(intervals: readonly { start: number; end: number }[]): number {
   let covered = 0;
   let start = -Infinity;
   let end = -Infinity;
-  for (const row of rows) {
-    const s = row.started_at.getTime();
-    const e = row.finished_at!.getTime();
-    if (s > end) {
+  for (const interval of intervals) {
+    if (interval.start > end) {
       if (end > start) covered += end - start;
-      start = s;
-      end = e;
-    } else end = Math.max(end, e);
+      start = interval.start;
+      end = interval.end;
+    } else end = Math.max(end, interval.end);
   }
   if (end > start) covered += end - start;
-  return covered / 1000;
+  return covered;
 }
 
 /**
