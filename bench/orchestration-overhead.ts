@@ -10,7 +10,7 @@ import { readTextLayer } from '../src/pdf/text-layer.js';
 import { LocalFolderStore } from '../src/storage/local-folder-store.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
-import { cachedCorpus, removeAtExit, runSite, serveCorpusSite, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
+import { cachedCorpus, removeAtExit, runSite, serveCorpusSite, shapeOfPages, withCleanup, type Corpus, type CorpusShape } from './support/corpus.js';
 import { pipelineStageMetrics, round } from './support/metrics.js';
 
 const SUBDOMAIN = 'overhead-bench.example';
@@ -18,8 +18,7 @@ const TEXT_LAYER_TIMEOUT_MS = 10 * 60_000;
 
 /** 20 pages a document (2,000 -> 100 x 20, 200 -> 10 x 20). */
 export function overheadShape(pages: number): CorpusShape {
-  const perDocument = Math.min(20, pages);
-  return { documents: Math.ceil(pages / perDocument), pagesPerDocument: perDocument };
+  return shapeOfPages(pages, 20);
 }
 
 /**

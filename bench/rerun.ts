@@ -11,7 +11,7 @@ import { serveDirectory } from '../src/samples/static-server.js';
 import { saveSite } from '../src/sites/repository.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, type BenchStack } from './support/bench-stack.js';
-import { cachedCorpus, coveredMs, removeAtExit, runSite, withCleanup, type Corpus, type CorpusDocument, type CorpusShape, type SiteRun } from './support/corpus.js';
+import { cachedCorpus, coveredMs, removeAtExit, runSite, shapeOfPages, withCleanup, type Corpus, type CorpusDocument, type CorpusShape, type SiteRun } from './support/corpus.js';
 import { round } from './support/metrics.js';
 
 const SUBDOMAIN = 'rerun-bench.example';
@@ -23,12 +23,6 @@ const TARGET_RATIO = 0.05;
 /** The activities that read or publish the site; the rest (startRun, enterStage, finishRun...) are bookkeeping. */
 const WORK_ACTIVITIES = ['fetchSite', 'readTextLayer', 'ocrPage', 'extractEntities', 'compileArchive', 'deployArchive'];
 
-/** 10 pages a text document (60 -> 6 x 10), at least one document. */
-export function rerunTextShape(pages: number): CorpusShape {
-  const perDocument = Math.min(PAGES_PER_TEXT_DOCUMENT, pages);
-  return { documents: Math.ceil(pages / perDocument), pagesPerDocument: perDocument };
-}
-
 /**
  * Incremental re-run (issue 17, item 3). A mixed site (text-layer documents and a few scanned
  * ones) is run once, then enqueued again unchanged. Ratio: the re-run's wall time over the first
@@ -39,7 +33,7 @@ export function rerunTextShape(pages: number): CorpusShape {
 export async function rerun(options: { pages: number; log: Log }): Promise<BenchOutcome> {
   const { log } = options;
   const nproc = os.availableParallelism();
-  const textShape = rerunTextShape(options.pages);
+  const textShape = shapeOfPages(options.pages, PAGES_PER_TEXT_DOCUMENT);
   const text = await cachedCorpus('text', textShape, log);
   const scanned = await cachedCorpus('scanned', SCANNED_SHAPE, log);
   const totalPages = text.totalPages + scanned.totalPages;

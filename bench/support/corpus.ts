@@ -30,6 +30,12 @@ export interface CorpusShape {
   pagesPerDocument: number;
 }
 
+/** `pages` pages in documents of `pagesPerDocument` (fewer when there are fewer pages), the last one full size. */
+export function shapeOfPages(pages: number, pagesPerDocument: number): CorpusShape {
+  const perDocument = Math.min(pagesPerDocument, pages);
+  return { documents: Math.ceil(pages / perDocument), pagesPerDocument: perDocument };
+}
+
 export interface CorpusDocument extends IndexListing {
   pageCount: number;
 }
