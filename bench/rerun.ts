@@ -148,7 +148,7 @@ export async function rerun(options: { pages: number; log: Log }): Promise<Bench
  * re-run would list nothing, and what it costs to check each known document would go unmeasured.
  * Returns the days back the oldest document is, for the site's look-back.
  */
-async function writeMixedSite(dir: string, text: Corpus, scanned: Corpus): Promise<number> {
+export async function writeMixedSite(dir: string, text: Corpus, scanned: Corpus): Promise<number> {
   const documents: CorpusDocument[] = [];
   const today = new Date();
   const copy = async (corpus: Corpus, document: CorpusDocument) => {

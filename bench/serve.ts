@@ -15,7 +15,7 @@ import { startServer } from '../src/serve/index.js';
 import type { BenchOutcome, Log } from './run.js';
 import { scaleShape } from './scale.js';
 import { type CorpusShape, corpusDocuments, removeAtExit, withCleanup } from './support/corpus.js';
-import { round } from './support/metrics.js';
+import { percentiles, round, type Percentiles } from './support/metrics.js';
 
 /** The scale benchmark's site: the database issue 15 asks the search latency of. */
 const SITE = 'scale-bench.example';
@@ -514,20 +514,6 @@ async function timedRequests(mix: Query[], total: number, clients: number, send:
   );
   pass.requestsPerSecond = total / ((performance.now() - started) / 1000);
   return pass;
-}
-
-interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles, in milliseconds. */
-function percentiles(samples: number[]): Percentiles {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  return { p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN };
 }
 
 function latencyMetrics(prefix: string, p: Percentiles): Record<string, number> {

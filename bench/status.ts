@@ -24,7 +24,21 @@ import { round } from './support/metrics.js';
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 /** The benchmark's own build of the CLI, inside the project (for node_modules) and git-ignored. */
 const BUILD_DIR = '.clerk/bench-status-build';
-const clerkBin = path.join(projectRoot, 'bin/clerk.mjs');
+export const clerkBin = path.join(projectRoot, 'bin/clerk.mjs');
+/** The environment under which bin/clerk.mjs runs the benchmarks' own build of the CLI. */
+export const cliBuildEnv: NodeJS.ProcessEnv = { ...process.env, CLERK_BUILD_DIR: BUILD_DIR };
+
+/**
+ * Builds the CLI into the benchmarks' own build folder if a source changed since the last build,
+ * so every timed run is of the compiled CLI. True when it built.
+ */
+export function ensureCliBuilt(log: Log): boolean {
+  const build = spawnSync(process.execPath, [path.join(projectRoot, 'bin/build.mjs'), '--if-stale'], { cwd: projectRoot, encoding: 'utf8', env: cliBuildEnv });
+  if (build.status !== 0) throw new Error(`bin/build.mjs failed: ${build.stderr}`);
+  const built = !/up to date/.test(build.stdout);
+  if (built) log(`clerk build: ${build.stdout.trim()}`);
+  return built;
+}
 
 /** Timed runs of each command; the median is reported. */
 const RUNS = 9;
@@ -46,16 +60,10 @@ export async function statusLatency(options: { sites: number; active: number; lo
   const problems: string[] = [];
   /** Builds made between rounds, because a source changed while the benchmark ran. */
   let rebuilds = 0;
-  const buildEnv = { ...process.env, CLERK_BUILD_DIR: BUILD_DIR };
+  const buildEnv = cliBuildEnv;
   // The CLI is timed compiled, from a build of its own (git-ignored): a build made now, and rebuilt
   // between rounds if a source changes meanwhile, so every timed run is of the compiled CLI.
-  const ensureBuilt = () => {
-    const build = spawnSync(process.execPath, [path.join(projectRoot, 'bin/build.mjs'), '--if-stale'], { cwd: projectRoot, encoding: 'utf8', env: buildEnv });
-    if (build.status !== 0) throw new Error(`bin/build.mjs failed: ${build.stderr}`);
-    const built = !/up to date/.test(build.stdout);
-    if (built) log(`status: ${build.stdout.trim()}`);
-    return built;
-  };
+  const ensureBuilt = () => ensureCliBuilt(log);
   ensureBuilt();
 
   return withCleanup(async (defer) => {
@@ -197,7 +205,8 @@ export async function statusLatency(options: { sites: number; active: number; lo
   });
 }
 
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
+/** Runs a command to its exit: wall time from spawn to exit, in milliseconds, with its exit code and output. */
+export function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
   const started = performance.now();
   return new Promise((resolve) => {
     execFile(file, args, { env, cwd: projectRoot, maxBuffer: 64 * 2 ** 20 }, (error, stdout, stderr) => {
@@ -206,7 +215,7 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ 
   });
 }
 
-function medianOf(values: number[]): number {
+export function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

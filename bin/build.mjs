@@ -114,7 +114,20 @@ export const BUNDLED_PACKAGES = ['kysely'];
  * status`. require() skips it and returns the very same module object (one module cache), so nothing
  * else changes. The names each exports are read once, at build time.
  */
-export const REQUIRED_PACKAGES = ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'pg', 'commander', 'cli-progress'];
+export const REQUIRED_PACKAGES = [
+  '@temporalio/client',
+  '@temporalio/common',
+  '@temporalio/workflow',
+  'pg',
+  'commander',
+  'cli-progress',
+  // What `clerk status <site>` loads instead of the SDK's client (src/temporal/site-status-rpc.ts).
+  '@grpc/grpc-js',
+  'protobufjs/light.js',
+  '@temporalio/client/lib/grpc-retry.js',
+  '@temporalio/common/lib/converter/payload-converter.js',
+  '@temporalio/common/lib/internal-non-workflow/parse-host-uri.js',
+];
 
 /** Every other package stays in node_modules (`packages: 'external'`), imported as written. */
 function externalPackages({ bundled, required }) {
@@ -187,6 +200,7 @@ export async function build({ log = console.log } = {}) {
   fs.mkdirSync(buildDir, { recursive: true });
   fs.rmSync(stampPath, { force: true });
   const esbuild = await import('esbuild');
+  const siteStatusRpc = await siteStatusRpcDescriptor();
   const result = await esbuild.build({
     entryPoints: [path.join(projectRoot, 'src/cli/main.ts')],
     bundle: true,
@@ -202,7 +216,11 @@ export async function build({ log = console.log } = {}) {
     logLevel: 'silent',
     plugins: [externalPackages({ bundled: BUNDLED_PACKAGES, required: REQUIRED_PACKAGES }), lazyCommands(), keepImportMetaUrl()],
     // The compiled CLI's workers load the workflow bundle built beside it (src/workers/create.ts).
-    define: { CLERK_PREBUILT_WORKFLOW_BUNDLE: JSON.stringify(path.relative(projectRoot, workflowBundlePath).split(path.sep).join('/')) },
+    define: {
+      CLERK_PREBUILT_WORKFLOW_BUNDLE: JSON.stringify(path.relative(projectRoot, workflowBundlePath).split(path.sep).join('/')),
+      // The messages and names `clerk status <site>` calls Temporal with, read once from the SDK here.
+      CLERK_SITE_STATUS_RPC: JSON.stringify(siteStatusRpc),
+    },
     banner: { js: '// Built by bin/build.mjs from src/; bin/clerk.mjs runs it only while src/ is unchanged. Do not edit.' },
   });
   const { bundleWorkflowCode } = await import('@temporalio/worker');
@@ -230,6 +248,22 @@ export async function build({ log = console.log } = {}) {
   fs.renameSync(`${manifest}.tmp`, manifest);
   writeAtomically(stampPath, `${JSON.stringify({ digest: stamp.digest, files: stamp.files, builtAt: new Date().toISOString() }, null, 2)}\n`);
   log(`build: ${path.relative(projectRoot, cliPath)} and ${path.relative(projectRoot, workflowBundlePath)} from ${stamp.files} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * src/temporal/site-status-rpc-descriptor.ts run through tsx: the few protobuf messages of
+ * `clerk status <site>`, from @temporalio/proto as installed. null (the status command then uses the
+ * SDK's client) if it cannot be made, which is reported.
+ */
+async function siteStatusRpcDescriptor() {
+  try {
+    const { tsImport } = await import('tsx/esm/api');
+    const { siteStatusRpcDescriptor: make } = await tsImport('../src/temporal/site-status-rpc-descriptor.ts', import.meta.url);
+    return await make();
+  } catch (error) {
+    console.warn(`build: \`clerk status <site>\` will load the SDK's whole client: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
 }
 
 function writeAtomically(file, contents) {

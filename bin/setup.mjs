@@ -66,7 +66,9 @@ const OCR_LANGUAGES = ['eng', 'spa', 'fra', 'osd'];
 // The browser tests (`npm test` runs setup with --tests) drive Debian's chromium with playwright-core;
 // the demo does not need a browser, so it does not install one.
 const FOR_TESTS = process.argv.includes('--tests');
-const APT_PACKAGES = ['tesseract-ocr', ...OCR_LANGUAGES.map((lang) => `tesseract-ocr-${lang}`), 'poppler-utils', ...(FOR_TESTS ? ['chromium'] : [])];
+// The BullMQ peer benchmark (`npm run bench -- peer`, which runs setup without --tests) and its test
+// start their own throwaway redis-server.
+const APT_PACKAGES = ['tesseract-ocr', ...OCR_LANGUAGES.map((lang) => `tesseract-ocr-${lang}`), 'poppler-utils', 'redis-server', ...(FOR_TESTS ? ['chromium'] : [])];
 
 function missingNativeTools() {
   const missing = [];
@@ -77,6 +79,7 @@ function missingNativeTools() {
     for (const lang of OCR_LANGUAGES) if (!have.has(lang)) missing.push(`tesseract language ${lang}`);
   }
   for (const tool of ['pdftoppm', 'pdftotext', 'pdfinfo', 'pdfimages']) if (!onPath(tool)) missing.push(tool);
+  if (!onPath('redis-server')) missing.push('redis-server');
   if (FOR_TESTS && !onPath('chromium') && !process.env.CLERK_CHROMIUM) missing.push('chromium');
   return missing;
 }

@@ -5,6 +5,7 @@ import * as siteSources from './2026-12-03T00-site-sources.js';
 import * as ocrQuality from './2026-12-03T01-ocr-quality.js';
 import * as versionedDeploys from './2026-12-03T02-versioned-deploys.js';
 import * as jobHost from './2026-12-03T04-job-host.js';
+import * as deploymentFingerprint from './2026-12-03T05-deployment-fingerprint.js';
 
 /**
  * Every migration, by name, in order. Listed statically rather than read from the folder so the
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T01-ocr-quality': ocrQuality,
   '2026-12-03T02-versioned-deploys': versionedDeploys,
   '2026-12-03T04-job-host': jobHost,
+  '2026-12-03T05-deployment-fingerprint': deploymentFingerprint,
 };

@@ -20,6 +20,12 @@
  *                 document child that let their work in flight stop, then end cancelled
  *   fleet-refresh three sites (whose listings are gone, so their runs fail at once) refreshed by
  *                 fleetRefreshWorkflow one per batch over a short spread: batches with timers between
+ *   unchanged-rerun
+ *                 the sample site run twice: the second run keeps the live archive (no extraction,
+ *                 no deploy)
+ *   fleet-refresh-bounded
+ *                 the same three sites refreshed with maxSitesInFlight 1: each batch waits for the
+ *                 last site run to close
  *
  *   npx tsx scripts/record-histories.ts --only fleet-refresh     records only the named scenario(s)
  *
@@ -146,6 +152,46 @@ const scenarios: Scenario[] = [
       if (counts.started !== 3) throw new Error(`fleet-refresh: expected 3 site runs started, got ${JSON.stringify(counts)}`);
       // Let the site runs end before the stack stops.
       for (const subdomain of ['fleet-a.ca', 'fleet-b.ca', 'fleet-c.ca']) await stack.client.workflow.getHandle(`site/${subdomain}`).result().catch(() => {});
+      return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    },
+    pick: (histories) => ({ fleetRefreshWorkflow: only(histories, 'fleetRefreshWorkflow') }),
+    required: ['fleetRefreshWorkflow'],
+  },
+  {
+    name: 'unchanged-rerun',
+    subdomain: 'unchanged.ca',
+    writeSite: (dir, subdomain) => writeSampleSite(dir, { subdomain }),
+    // The site run twice: the second run reads nothing new and keeps the live archive
+    // (archiveIsCurrent), with no extraction or deploy.
+    run: async (stack) => {
+      await runSite(stack, { name: 'unchanged-rerun', subdomain: 'unchanged.ca' } as Scenario);
+      const rerun = await runSite(stack, { name: 'unchanged-rerun', subdomain: 'unchanged.ca' } as Scenario);
+      const status = await stack.client.workflow.getHandle<typeof siteWorkflow>(rerun.workflowId, rerun.runId).result();
+      if (!status.archiveKept) throw new Error('unchanged-rerun: the re-run did not keep the live archive');
+      return rerun;
+    },
+    pick: (histories) => ({ siteWorkflow: only(histories, 'siteWorkflow') }),
+    required: ['siteWorkflow'],
+  },
+  {
+    name: 'fleet-refresh-bounded',
+    subdomain: 'bounded-a.ca',
+    // As fleet-refresh, with maxSitesInFlight 1 (`clerk enqueue --all`, schedules since): each batch
+    // waits for the previous site run to close (sitesStillRunning between timers), and the refresh
+    // ends with its last site run.
+    writeSite: async (dir) => fs.promises.mkdir(dir, { recursive: true }),
+    run: async (stack, siteUrl) => {
+      for (const subdomain of ['bounded-b.ca', 'bounded-c.ca']) {
+        await saveSite(stack.db, { subdomain, name: subdomain, fetcher: 'http-index', sourceUrl: `${siteUrl}/index.html` });
+      }
+      const queues = taskQueuesWithPrefix(stack.config.temporal.taskQueuePrefix);
+      const handle = await stack.client.workflow.start(fleetRefreshWorkflow, {
+        workflowId: 'fleet/record-bounded',
+        taskQueue: queues.workflows,
+        args: [{ queues, spreadMs: 0, maxSitesInFlight: 1 }],
+      });
+      const counts = await handle.result();
+      if (counts.started !== 3) throw new Error(`fleet-refresh-bounded: expected 3 site runs started, got ${JSON.stringify(counts)}`);
       return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     },
     pick: (histories) => ({ fleetRefreshWorkflow: only(histories, 'fleetRefreshWorkflow') }),

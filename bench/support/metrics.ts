@@ -6,6 +6,20 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of latency samples (NaN when there are none). */
+export function percentiles(samples: number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  return { p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN };
+}
+
 /**
  * Where a pipeline run's wall time went, from job_tracking: the first start to the last finish of
  * each activity type, and the time no activity was running (orchestration and queueing).

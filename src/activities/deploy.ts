@@ -4,6 +4,7 @@ import { deployEventBody, DeployHookError, hookConfigFor, hookConfigured, runDep
 import { readDeploymentManifest, versionDir } from '../deploy/layout.js';
 import { publishArchive } from '../deploy/publish.js';
 import { publishToStore, StoreVersionConflictError } from '../deploy/store-publish.js';
+import { liveArchiveFreshness, siteContentFingerprint, type ArchiveFreshness } from '../deploy/freshness.js';
 import { findDeployment, highestRecordedVersion, recordHookOutcome, recordPublication } from '../deploy/records.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
@@ -55,6 +56,9 @@ export function createDeployActivities(deps: ActivityDeps, options: { hookRetryB
       };
     }
 
+    // Taken before the copy: nothing writes the site's rows between the full compile and its
+    // deploy (one run per site at a time), so this is what the archive was compiled from.
+    const contentFingerprint = variant === 'full' ? await siteContentFingerprint(db, subdomain) : null;
     const publication = await publishArchive({
       sourcePath: await store.localPath(archiveKey(subdomain, variant)),
       deployDir: config.deployDir,
@@ -75,7 +79,7 @@ export function createDeployActivities(deps: ActivityDeps, options: { hookRetryB
     }
     const alreadyTold = recorded?.hook_status === 'ok';
     const hookStatus = !hookConfigured(hook) ? 'none' : alreadyTold ? 'ok' : 'pending';
-    await recordPublication(db, publication, run, { status: hookStatus }, publication);
+    await recordPublication(db, publication, run, { status: hookStatus }, publication, contentFingerprint);
 
     if (hookStatus === 'pending') {
       try {
@@ -105,7 +109,18 @@ export function createDeployActivities(deps: ActivityDeps, options: { hookRetryB
     };
   }
 
-  return { deployArchive: tracked(deps, 'deploy', (input: DeployArchiveInput) => withHeartbeats(() => deployArchive(input))) };
+  /**
+   * Whether the site's live archive already is a full archive of the site as it is now, so a run
+   * that read nothing new can skip extraction and deploy (the incremental re-run).
+   */
+  async function archiveIsCurrent(input: { subdomain: string }): Promise<ArchiveFreshness> {
+    return liveArchiveFreshness({ db, store, deployDir: config.deployDir, subdomain: input.subdomain });
+  }
+
+  return {
+    deployArchive: tracked(deps, 'deploy', (input: DeployArchiveInput) => withHeartbeats(() => deployArchive(input))),
+    archiveIsCurrent: tracked(deps, 'deploy', archiveIsCurrent),
+  };
 }
 
 export type DeployActivities = ReturnType<typeof createDeployActivities>;

@@ -1,8 +1,10 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.js';
 import { connectClient } from '../temporal/connection.js';
 import { enqueueSite, type Priority } from '../temporal/site-runs.js';
+import { siteWorkflowId } from '../workflows/types.js';
 import type { ActivityDeps } from './deps.js';
 
 /** What a scheduled refresh enqueues with: below an operator's `clerk enqueue` (normal). */
@@ -21,36 +23,115 @@ export function createFleetActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Enqueues one batch, one site after the other, in the given order. A site with a run open is
-     * left alone; a site whose enqueue fails is counted and logged, and the batch goes on. The
+     * Enqueues one batch, its sites all at once (the refresh's order is kept from batch to batch).
+     * A site with a run open is left alone; a site whose enqueue fails is counted and logged, and the batch goes on. The
      * Temporal client is connected for the batch from the worker's config, and closed after it.
      */
-    async enqueueSiteBatch(input: { subdomains: string[] }): Promise<{ started: number; alreadyRunning: number; failed: number }> {
+    async enqueueSiteBatch(input: { subdomains: string[]; priority?: Priority }): Promise<{ started: number; alreadyRunning: number; failed: number; running: string[] }> {
       const log = Context.current().log;
-      const outcome = { started: 0, alreadyRunning: 0, failed: 0 };
+      const outcome = { started: 0, alreadyRunning: 0, failed: 0, running: [] as string[] };
       const client = await connectClient(config);
       try {
-        for (const subdomain of input.subdomains) {
-          try {
-            const run = await enqueueSite(client, config, subdomain, { priority: FLEET_REFRESH_PRIORITY });
-            if (run.started) outcome.started++;
-            else outcome.alreadyRunning++;
-          } catch (error) {
-            outcome.failed++;
-            log.warn('fleet refresh: enqueue failed', { subdomain, error: error instanceof Error ? error.message : String(error) });
-          }
-          Context.current().heartbeat();
-        }
+        // All at once: a thousand sites in batches of ten, one after the other, made the refresh's
+        // own loop the bottleneck of a nightly run (issue 17's fleet benchmark).
+        const outcomes = await Promise.all(
+          input.subdomains.map(async (subdomain) => {
+            try {
+              return (await enqueueSite(client, config, subdomain, { priority: input.priority ?? FLEET_REFRESH_PRIORITY })).started ? 'started' : 'alreadyRunning';
+            } catch (error) {
+              log.warn('fleet refresh: enqueue failed', { subdomain, error: error instanceof Error ? error.message : String(error) });
+              return 'failed';
+            } finally {
+              Context.current().heartbeat();
+            }
+          }),
+        );
+        outcomes.forEach((result, i) => {
+          outcome[result]++;
+          if (result !== 'failed') outcome.running.push(input.subdomains[i]!);
+        });
       } finally {
         await client.connection.close();
       }
-      log.info('fleet refresh: batch enqueued', { sites: input.subdomains.length, ...outcome });
+      log.info('fleet refresh: batch enqueued', { sites: input.subdomains.length, started: outcome.started, alreadyRunning: outcome.alreadyRunning, failed: outcome.failed });
       return outcome;
+    },
+
+    /**
+     * Those of the given sites still in a run. A site's run has closed when its progress row
+     * records an end since it was enqueued (one query for them all); the ones that do not are
+     * asked of Temporal every tenth look (their latest run: a run terminated by an operator never
+     * records its end). With `atMost`, it looks again every second, heartbeating, until no more
+     * than that many are open or `waitMs` (at most a minute) has passed: the waiting happens here,
+     * so the refresh's history gets one activity per wait, not a timer per look.
+     */
+    async sitesStillRunning(input: { sites: SiteInFlight[]; atMost?: number; waitMs?: number }): Promise<SiteInFlight[]> {
+      const context = Context.current();
+      let client: Client | undefined;
+      try {
+        const deadline = Date.now() + Math.min(input.waitMs ?? 0, MAX_WAIT_FOR_SITES_MS);
+        let open = input.sites;
+        for (let look = 0; ; look++) {
+          open = await sitesWithoutRecordedEnd(db, open);
+          if (open.length > 0 && look % ASK_TEMPORAL_EVERY_LOOKS === 0) {
+            client ??= await connectClient(config);
+            const running = new Set(await openSiteRuns(client, open.map((site) => site.subdomain)));
+            open = open.filter((site) => running.has(site.subdomain));
+          }
+          if (input.atMost === undefined || open.length <= input.atMost || Date.now() >= deadline) return open;
+          context.heartbeat();
+          await context.sleep(SITES_LOOK_EVERY_MS);
+        }
+      } finally {
+        await client?.connection.close();
+      }
     },
   };
 }
 
 export type FleetActivities = ReturnType<typeof createFleetActivities>;
+
+/** A site a bounded fleet refresh enqueued (or found running), and when (workflow time, ms). */
+export interface SiteInFlight {
+  subdomain: string;
+  enqueuedAtMs: number;
+}
+
+const MAX_WAIT_FOR_SITES_MS = 60_000;
+const SITES_LOOK_EVERY_MS = 1_000;
+const ASK_TEMPORAL_EVERY_LOOKS = 10;
+
+/**
+ * The sites whose progress row does not record a run ending since they were enqueued. A clock on
+ * another host that runs behind only keeps a site open until Temporal is asked.
+ */
+async function sitesWithoutRecordedEnd(db: Db, sites: SiteInFlight[]): Promise<SiteInFlight[]> {
+  if (sites.length === 0) return sites;
+  const rows = await db
+    .selectFrom('site_progress')
+    .select(['subdomain', 'finished_at'])
+    .where('subdomain', 'in', sites.map((site) => site.subdomain))
+    .where('current_stage', 'in', ['completed', 'failed', 'cancelled'])
+    .where('finished_at', 'is not', null)
+    .execute();
+  const endedAt = new Map(rows.map((row) => [row.subdomain, row.finished_at!.getTime()]));
+  return sites.filter((site) => (endedAt.get(site.subdomain) ?? -Infinity) < site.enqueuedAtMs);
+}
+
+/** The subdomains whose site workflow's latest run is open. */
+async function openSiteRuns(client: Client, subdomains: string[]): Promise<string[]> {
+  const open = await Promise.all(
+    subdomains.map(async (subdomain) => {
+      try {
+        return (await client.workflow.getHandle(siteWorkflowId(subdomain)).describe()).status.name === 'RUNNING';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
+    }),
+  );
+  return subdomains.filter((_, i) => open[i]);
+}
 
 /**
  * Every site with when its last successful run ended: the later of its progress row's finish (when

@@ -5,8 +5,8 @@ import type { SiteProgressRow } from '../db/schema.js';
 import { lowConfidencePages, type LowConfidencePages } from '../progress/documents.js';
 import { readFleetProgress, type EndedRun, type FleetProgress } from '../progress/fleet-status.js';
 import { readProgress } from '../progress/site-progress.js';
-import { describeRun, querySiteStatus } from '../temporal/site-runs.js';
-import { runUiUrl, siteWorkflowsUiUrl, webUiUrl } from '../temporal/connection.js';
+import type { SiteRunReader } from '../temporal/site-runs.js';
+import { runUiUrl, siteWorkflowsUiUrl, webUiUrl } from '../temporal/web-ui.js';
 import { describeTaskQueues, type TaskQueueReport } from '../temporal/task-queues.js';
 import { siteWorkflowId, taskQueuesWithPrefix, type SiteStatus } from '../workflows/types.js';
 
@@ -33,10 +33,17 @@ export interface SiteReport {
 }
 
 export async function siteReport(client: Client, db: Db, config: ClerkConfig, subdomain: string): Promise<SiteReport> {
+  // Loaded here: `clerk status <site>` reads the run without the SDK's client (siteReportFrom).
+  const { clientRunReader } = await import('../temporal/site-runs.js');
+  return siteReportFrom(clientRunReader(client), db, config, subdomain);
+}
+
+/** The site's report, its run read through `runs`. */
+export async function siteReportFrom(runs: SiteRunReader, db: Db, config: ClerkConfig, subdomain: string): Promise<SiteReport> {
   const workflowId = siteWorkflowId(subdomain);
   const [run, query, progress, lowConfidence] = await Promise.all([
-    describeRun(client, workflowId),
-    querySiteStatus(client, subdomain),
+    runs.describeRun(workflowId),
+    runs.querySiteStatus(subdomain),
     readProgress(db, subdomain),
     lowConfidencePages(db, subdomain),
   ]);
@@ -81,6 +88,7 @@ export function printRunSummary(report: SiteReport): void {
   console.log(`${report.subdomain}: ${report.stage} (workflow ${report.workflowStatus})`);
   console.log(`  documents: ${report.documents.done} done, ${report.documents.failed} failed of ${report.documents.total}`);
   console.log(`  pages:     ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total}`);
+  if (report.query?.archiveKept) console.log(`  archive:   nothing new, ${report.query.archiveKept.reason}: kept`);
   if (report.query?.error) console.log(`  error: ${report.query.error}`);
   console.log(`  Web UI:    ${report.webUiRun ?? report.webUi}`);
   console.log(`  children:  ${report.webUiSiteWorkflows}`);

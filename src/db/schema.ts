@@ -181,6 +181,11 @@ export interface DeploymentsTable {
   published_at: ColumnType<Date, Date | string, Date | string>;
   hook_status: DeployHookStatus;
   hook_error: string | null;
+  /**
+   * For a full archive, what it was compiled from (src/deploy/freshness.ts), so a re-run of an
+   * unchanged site can keep it; null for fast archives and older rows.
+   */
+  content_fingerprint: ColumnType<string | null, string | null | undefined, string | null>;
   /** When the row was last written (a retry or the hook's outcome updates it). */
   deployed_at: UpdatedAt;
 }

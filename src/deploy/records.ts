@@ -20,6 +20,7 @@ export async function recordPublication(
   run: { workflowId: string; runId: string },
   hook: { status: DeployHookStatus; error?: string | null },
   rows: { minutesRows: number; agendaRows: number },
+  contentFingerprint: string | null = null,
 ): Promise<void> {
   const values = {
     workflow_id: run.workflowId,
@@ -35,6 +36,7 @@ export async function recordPublication(
     published_at: publication.publishedAt,
     hook_status: hook.status,
     hook_error: hook.error ?? null,
+    content_fingerprint: contentFingerprint,
     deployed_at: new Date(),
   };
   await db

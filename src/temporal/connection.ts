@@ -1,69 +1,22 @@
 import { Client, Connection } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
-import type { FailureExample, FailureKind } from '../progress/failures.js';
-import { siteWorkflowId } from '../workflows/types.js';
+import { CONNECT_TIMEOUT_MS, TemporalUnreachableError, temporalUnreachable } from './deadlines.js';
 
-export class TemporalUnreachableError extends Error {
-  override name = 'TemporalUnreachableError';
-}
+export { TemporalUnreachableError };
 
+/**
+ * The SDK's client. `clerk status <site>` reads a site's run without it (site-status-rpc.ts), with
+ * the SDK's default data converter and no TLS: what is configured here must be configured there too.
+ */
 export async function connectClient(config: ClerkConfig): Promise<Client> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: CONNECT_TIMEOUT_MS });
   } catch (error) {
-    throw new TemporalUnreachableError(
-      `cannot reach the Temporal server at ${config.temporal.address} (${(error as Error).message}); start the local stack with \`clerk dev up\` or set TEMPORAL_ADDRESS`,
-    );
+    throw temporalUnreachable(config, error);
   }
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
-/** The Web UI's page of a workflow (its latest run), or of the namespace's workflow list. */
-export function webUiUrl(config: ClerkConfig, workflowId?: string): string {
-  const base = namespaceUiUrl(config);
-  return workflowId ? `${base}/workflows/${encodeURIComponent(workflowId)}` : `${base}/workflows`;
-}
-
-/** The Web UI's page of one run of a workflow: it stays on that run after a newer one starts. */
-export function runUiUrl(config: ClerkConfig, workflowId: string, runId: string): string {
-  return `${namespaceUiUrl(config)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
-}
-
-/** The Web UI's workflow list filtered to one site (siteWorkflowsQuery): its runs and their children. */
-export function siteWorkflowsUiUrl(config: ClerkConfig, subdomain: string): string {
-  return `${namespaceUiUrl(config)}/workflows?query=${encodeURIComponent(siteWorkflowsQuery(subdomain))}`;
-}
-
-/**
- * The visibility query for one site's whole tree of workflows: the site workflow carries the
- * ClerkSite search attribute, and so do the document and page-batch children of newer runs. A
- * child does not inherit its parent's attributes, so the children of runs started before they were
- * given theirs are found by their ids, which start with the site workflow's.
- */
-export function siteWorkflowsQuery(subdomain: string): string {
-  return `ClerkSite="${subdomain}" OR WorkflowId STARTS_WITH "${siteWorkflowId(subdomain)}/"`;
-}
-
-/**
- * Where to look at one failure in the Web UI. `webUi`: a failed run's workflow. `documentWebUi`:
- * for a failed page or a document whose reading failed, the document's child workflow
- * (`site/<site>/doc/<document>`), whose history holds the failed activity. A download or a listing
- * entry never had a workflow of its own: both null.
- */
-export function failureUiUrls(
-  config: ClerkConfig,
-  kind: FailureKind,
-  example: Pick<FailureExample, 'site' | 'documentId' | 'workflowId'>,
-): { webUi: string | null; documentWebUi: string | null } {
-  const read = (kind === 'page' || kind === 'document') && example.documentId !== null;
-  return {
-    webUi: example.workflowId ? webUiUrl(config, example.workflowId) : null,
-    documentWebUi: read ? webUiUrl(config, `${siteWorkflowId(example.site)}/doc/${example.documentId}`) : null,
-  };
-}
-
-function namespaceUiUrl(config: ClerkConfig): string {
-  const host = config.temporal.address.replace(/:\d+$/, '').replace('0.0.0.0', '127.0.0.1');
-  return `http://${host === 'localhost' ? '127.0.0.1' : host}:${config.temporal.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}`;
-}
+// The Web UI links, kept importable from here for the commands that already connect.
+export { failureUiUrls, runUiUrl, siteWorkflowsQuery, siteWorkflowsUiUrl, webUiUrl } from './web-ui.js';

@@ -6,7 +6,14 @@ import { taskQueuesWithPrefix } from '../workflows/types.js';
 /** Clerk's schedules are Temporal schedules with ids `clerk/<name>`; others are not listed. */
 export const SCHEDULE_ID_PREFIX = 'clerk/';
 /** What `clerk dev up` creates if missing. */
-export const DEFAULT_SCHEDULE = { name: 'nightly-refresh', cron: '0 2 * * *', spreadMs: 4 * 3_600_000 } as const;
+/**
+ * Sites of one refresh in a run at once: enough to keep every worker busy with small unchanged sites
+ * (most of a nightly fleet), few enough that a thousand sites never start together (issue 17's
+ * fleet benchmark, docs/BENCHMARKS.md, measured the refresh with it).
+ */
+export const DEFAULT_MAX_SITES_IN_FLIGHT = 50;
+
+export const DEFAULT_SCHEDULE = { name: 'nightly-refresh', cron: '0 2 * * *', spreadMs: 4 * 3_600_000, maxSitesInFlight: DEFAULT_MAX_SITES_IN_FLIGHT } as const;
 /** A refresh that could not start on time (server down) still starts within this window, else it waits for the next one. */
 export const CATCHUP_WINDOW = '1 hour';
 
@@ -33,6 +40,8 @@ export interface ScheduleSettings {
   note?: string;
   /** Sites per batch (fleetRefreshWorkflow's default when absent). */
   batchSize?: number;
+  /** The refresh's sites in a run at once (DEFAULT_MAX_SITES_IN_FLIGHT when absent). */
+  maxSitesInFlight?: number;
   /** Created paused. */
   paused?: boolean;
 }
@@ -43,6 +52,8 @@ export interface ScheduleView {
   scheduleId: string;
   cron: string | null;
   spreadMs: number | null;
+  /** Null for schedules created before refreshes were bounded (they enqueue on the spread alone). */
+  maxSitesInFlight: number | null;
   paused: boolean;
   note: string | null;
   nextRuns: string[];
@@ -61,7 +72,9 @@ export async function createSchedule(client: Client, config: ClerkConfig, settin
   const id = scheduleId(settings.name);
   if (!Number.isFinite(settings.spreadMs) || settings.spreadMs < 0) throw new ScheduleRequestError('the spread must be 0 or more');
   const queues = taskQueuesWithPrefix(config.temporal.taskQueuePrefix);
-  const input: FleetRefreshInput = { queues, spreadMs: settings.spreadMs, ...(settings.batchSize ? { batchSize: settings.batchSize } : {}) };
+  const maxSitesInFlight = settings.maxSitesInFlight ?? DEFAULT_MAX_SITES_IN_FLIGHT;
+  if (!Number.isInteger(maxSitesInFlight) || maxSitesInFlight < 1) throw new ScheduleRequestError('the sites in flight must be a whole number, 1 or more');
+  const input: FleetRefreshInput = { queues, spreadMs: settings.spreadMs, maxSitesInFlight, ...(settings.batchSize ? { batchSize: settings.batchSize } : {}) };
   try {
     await client.schedule.create({
       scheduleId: id,
@@ -77,7 +90,7 @@ export async function createSchedule(client: Client, config: ClerkConfig, settin
       // A refresh still enqueueing when the next one is due is left to finish; the next is skipped.
       policies: { overlap: 'SKIP', catchupWindow: CATCHUP_WINDOW },
       // The cron as given: a description returns it only as parsed calendar specs.
-      memo: { cron: settings.cron, spreadMs: settings.spreadMs },
+      memo: { cron: settings.cron, spreadMs: settings.spreadMs, maxSitesInFlight },
       state: { paused: settings.paused ?? false, ...(settings.note ? { note: settings.note } : {}) },
     });
   } catch (error) {
@@ -166,6 +179,7 @@ function listedView(name: string, d: Pick<ScheduleDescription, 'scheduleId' | 'm
     scheduleId: d.scheduleId,
     cron: typeof d.memo?.cron === 'string' ? d.memo.cron : null,
     spreadMs: typeof d.memo?.spreadMs === 'number' ? d.memo.spreadMs : null,
+    maxSitesInFlight: typeof d.memo?.maxSitesInFlight === 'number' ? d.memo.maxSitesInFlight : null,
     paused: d.state.paused,
     note: d.state.note || null,
     nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),

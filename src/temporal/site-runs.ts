@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
+import { STATUS_QUERY_TIMEOUT_MS } from './deadlines.js';
 import { siteWorkflow, statusQuery } from '../workflows/site.js';
 import { kindSearchAttribute, siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
 import { defaultFanOutLimits, siteWorkflowId, taskQueuesWithPrefix, type FanOutLimits, type SettledSnapshot, type SiteStatus } from '../workflows/types.js';
@@ -78,7 +79,7 @@ export async function describeRun(client: Client, workflowId: string): Promise<R
  * Asks the site's latest run for its status. A query needs a worker polling the workflows queue;
  * without one it gives up after `timeoutMs` and returns undefined.
  */
-export async function querySiteStatus(client: Client, subdomain: string, timeoutMs = 5_000): Promise<SiteStatus | undefined> {
+export async function querySiteStatus(client: Client, subdomain: string, timeoutMs = STATUS_QUERY_TIMEOUT_MS): Promise<SiteStatus | undefined> {
   try {
     return await client.connection.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.getHandle(siteWorkflowId(subdomain)).query(statusQuery),
@@ -86,4 +87,20 @@ export async function querySiteStatus(client: Client, subdomain: string, timeout
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What `clerk status <site>` reads of a site's run: its latest run and the status query's answer.
+ * The SDK's client reads them (clientRunReader), and so does the lighter site-status-rpc.ts.
+ */
+export interface SiteRunReader {
+  describeRun(workflowId: string): Promise<RunDescription | undefined>;
+  querySiteStatus(subdomain: string): Promise<SiteStatus | undefined>;
+}
+
+export function clientRunReader(client: Client): SiteRunReader {
+  return {
+    describeRun: (workflowId) => describeRun(client, workflowId),
+    querySiteStatus: (subdomain) => querySiteStatus(client, subdomain),
+  };
 }

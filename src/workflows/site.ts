@@ -36,6 +36,9 @@ export const statusQuery = defineQuery<SiteStatus>('status');
 
 const DOCUMENTS_PER_LISTING = 200;
 
+/** The patch that lets a run keep a live archive that is already current (docs/WORKFLOW-CHANGES.md). */
+export const keepCurrentArchivePatch = 'keep-current-archive';
+
 /**
  * One run over one site: fetch its new documents; OCR every document in a child workflow each,
  * in a sliding window, and wait for all of them; then build the search-only archive (fast path)
@@ -43,7 +46,9 @@ const DOCUMENTS_PER_LISTING = 200;
  * it is compiled, so the site is searchable while entities are still being extracted; the full
  * path's archive then replaces it. Long sites continue as new during OCR, so the history stays
  * small whatever the site's size. During OCR the `status` query counts the pages of the documents
- * in flight as their children report them, not only those of the documents settled.
+ * in flight as their children report them, not only those of the documents settled. When the
+ * live archive is a full archive of the site exactly as the run leaves it (nothing new or changed:
+ * the incremental re-run), the run keeps it and ends without extracting or deploying.
  */
 export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus> {
   // Runs started before early publishing replay without its marker and keep the old deploy stage
@@ -52,12 +57,16 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   // Runs started before live progress start their children without progress reports or search
   // attributes (docs/WORKFLOW-CHANGES.md).
   const reportsLive = patched(liveProgressPatch);
+  // Runs started before the incremental re-run always extract and deploy (docs/WORKFLOW-CHANGES.md).
+  const keepsCurrentArchive = patched(keepCurrentArchivePatch);
   const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
   const { bookkeeping, fetch, extraction, deploy } = activitiesFor(input.queues);
   const { subdomain } = input;
   const status: SiteStatus = input.resume?.status ?? newStatus(subdomain);
   status.publications ??= { fast: null, full: null };
   const pagesInFlight = new PagesInFlight();
+  /** The fetch left no document to read: the OCR stage is skipped (runs with keepsCurrentArchive only). */
+  let nothingToRead = false;
   setHandler(statusQuery, () => ({ ...status, pages: addCounts(status.pages, pagesInFlight.counts()) }));
   setHandler(documentProgressSignal, (progress) => pagesInFlight.record(progress));
 
@@ -83,10 +92,23 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     }
   };
 
-  const enterStage = async (stage: SiteStage): Promise<void> => {
+  const completeRun = async (): Promise<SiteStatus> => {
+    status.stage = 'completed';
+    touch(status);
+    upsertSearchAttributes([{ key: stageSearchAttribute, value: 'completed' }]);
+    await bookkeeping.finishRun({ subdomain, stage: 'completed' });
+    return status;
+  };
+
+  /** The stage in the status and the search attribute; Postgres's stage is the activity's (or startRun's). */
+  const showStage = (stage: SiteStage): void => {
     status.stage = stage;
     touch(status);
     upsertSearchAttributes([{ key: stageSearchAttribute, value: stage }]);
+  };
+
+  const enterStage = async (stage: SiteStage): Promise<void> => {
+    showStage(stage);
     await bookkeeping.enterStage({ subdomain, stage });
   };
 
@@ -100,15 +122,30 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
         status.pages = input.failedOnly.settled.pages;
         await enterStage('ocr');
       } else {
-        await enterStage('fetch');
+        // startRun already records the fetch stage in Postgres; older runs asked again.
+        if (keepsCurrentArchive) showStage('fetch');
+        else await enterStage('fetch');
         const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}) });
         status.documents = snapshot.documents;
         status.pages = snapshot.pages;
-        await enterStage('ocr');
+        // Nothing to read (most runs of a nightly fleet): no OCR stage at all.
+        nothingToRead = keepsCurrentArchive && snapshot.documents.done + snapshot.documents.failed === snapshot.documents.total;
+        if (!nothingToRead) await enterStage('ocr');
       }
     }
 
-    await ocrEveryDocument(input, limits, status, reportsLive ? pagesInFlight : undefined);
+    if (!nothingToRead) await ocrEveryDocument(input, limits, status, reportsLive ? pagesInFlight : undefined);
+
+    // An unchanged site: the live archive was compiled from exactly these rows, so there is nothing
+    // to extract, compile or publish. `--full` and failed-only retries always rebuild.
+    if (keepsCurrentArchive && !input.full && !input.failedOnly) {
+      const live = await deploy.archiveIsCurrent({ subdomain });
+      if (live.current) {
+        status.archiveKept = { version: live.version, reason: live.reason };
+        status.branches = { fast: 'skipped', full: 'skipped' };
+        return await completeRun();
+      }
+    }
 
     await enterStage('extraction');
     await Promise.all([
@@ -134,11 +171,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
       await publish(variant);
     }
 
-    status.stage = 'completed';
-    touch(status);
-    upsertSearchAttributes([{ key: stageSearchAttribute, value: 'completed' }]);
-    await bookkeeping.finishRun({ subdomain, stage: 'completed' });
-    return status;
+    return await completeRun();
   } catch (error) {
     if (error instanceof ContinueAsNew) throw error;
     if (isCancellation(error)) {

@@ -43,7 +43,8 @@ export const defaultFanOutLimits: FanOutLimits = {
 };
 
 export type SiteStage = 'queued' | 'fetch' | 'ocr' | 'extraction' | 'deploy' | 'completed' | 'failed' | 'cancelled';
-export type BranchState = 'pending' | 'running' | 'done' | 'failed';
+/** `skipped`: the run read nothing new and kept the live archive (`SiteStatus.archiveKept`). */
+export type BranchState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface Counts {
   total: number;
@@ -65,6 +66,12 @@ export interface SiteStatus {
    * publishing (`resume.status`), so readers must tolerate `undefined`.
    */
   publications?: { fast: Publication | null; full: Publication | null };
+  /**
+   * Set when the run found the live archive already a full archive of the site as it is (nothing
+   * new, changed or retried), so it built and published nothing: the version it kept and why.
+   * Absent otherwise, and in runs started before the incremental re-run.
+   */
+  archiveKept?: { version: number | null; reason: string };
   error: string | null;
   startedAt: string;
   updatedAt: string;

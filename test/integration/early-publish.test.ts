@@ -150,7 +150,8 @@ describe('the fast path publishes early, and the full path replaces it', () => {
 
   it('records a failed early publication and still completes with the full archive', async () => {
     webhook.failFor(['fast']);
-    const run = await enqueueSite(harness.client, harness.config, SITE);
+    // --full: the site is unchanged, and an unchanged site would keep its live archive.
+    const run = await enqueueSite(harness.client, harness.config, SITE, { full: true });
     const status = await harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
     expect(status.stage).toBe('completed');
     expect(status.publications!.fast).toMatchObject({ state: 'failed' });
@@ -163,7 +164,7 @@ describe('the fast path publishes early, and the full path replaces it', () => {
 
   it('fails the run visibly when the final publication cannot reach its remote target', async () => {
     webhook.failFor(['fast', 'full']);
-    const run = await enqueueSite(harness.client, harness.config, SITE);
+    const run = await enqueueSite(harness.client, harness.config, SITE, { full: true });
     const handle = harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId);
     await expect(handle.result()).rejects.toThrow();
     const status = await querySiteStatus(harness.client, SITE);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory } from '../../src/samples/static-server.js';
 import { saveSite } from '../../src/sites/repository.js';
-import { createSchedule, deleteSchedule, describeSchedule, ensureSchedule, ScheduleRequestError, scheduleId, type ScheduleView } from '../../src/temporal/schedules.js';
+import { ENQUEUE_ALL_WORKFLOW_ID, queryFleetProgress } from '../../src/temporal/fleet-runs.js';
+import { createSchedule, DEFAULT_MAX_SITES_IN_FLIGHT, deleteSchedule, describeSchedule, ensureSchedule, ScheduleRequestError, scheduleId, type ScheduleView } from '../../src/temporal/schedules.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { FleetRefreshCounts } from '../../src/workflows/fleet.js';
 import { siteWorkflowId } from '../../src/workflows/types.js';
@@ -26,6 +27,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Ends the sites' open runs (they cannot finish here: no fetch worker). */
+async function endSiteRuns(subdomains: string[]): Promise<void> {
+  for (const subdomain of subdomains) await harness.client.workflow.getHandle(siteWorkflowId(subdomain)).terminate('ended by the test').catch(() => {});
 }
 
 describe('clerk schedule: Temporal schedules that re-enqueue every site, oldest last success first', () => {
@@ -65,6 +71,7 @@ describe('clerk schedule: Temporal schedules that re-enqueue every site, oldest 
 
   afterAll(async () => {
     for (const name of [cliName, refreshName]) await deleteSchedule(harness.client, name).catch(() => {});
+    await harness.client.workflow.getHandle(ENQUEUE_ALL_WORKFLOW_ID).terminate('test over').catch(() => {});
     for (const subdomain of Object.values(sites ?? {})) {
       await harness.client.workflow.getHandle(siteWorkflowId(subdomain)).terminate('test over').catch(() => {});
     }
@@ -128,8 +135,9 @@ describe('clerk schedule: Temporal schedules that re-enqueue every site, oldest 
 
     const action = await until('the triggered refresh', async () => (await describeSchedule(harness.client, refreshName)).recentActions[0]);
     expect(action.workflowId).toMatch(new RegExp(`^fleet/${refreshName}`));
-    const counts = await harness.client.workflow.getHandle(action.workflowId).result() as FleetRefreshCounts;
-    expect(counts).toEqual({ sites: 4, started: 3, alreadyRunning: 1, failed: 0 });
+    // Every site enqueued: the site runs stay open at their fetch here (no fetch worker), and the
+    // refresh (bounded, as every schedule's is now) ends only with them, so they are checked open.
+    await until('every site enqueued', async () => ((await queryFleetProgress(harness.client, action.workflowId))?.enqueued === 4 ? true : undefined));
 
     // The site that was running keeps its run.
     const running = await harness.client.workflow.getHandle(siteWorkflowId(sites.running)).describe();
@@ -150,8 +158,51 @@ describe('clerk schedule: Temporal schedules that re-enqueue every site, oldest 
     const gaps = starts.slice(1).map((s, i) => s.startTime - starts[i]!.startTime);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(300);
 
+    await endSiteRuns(Object.values(sites));
+    const counts = (await harness.client.workflow.getHandle(action.workflowId).result()) as FleetRefreshCounts;
+    expect(counts).toEqual({ sites: 4, started: 3, alreadyRunning: 1, failed: 0 });
+
     const described = JSON.parse((await clerk('schedule', 'describe', refreshName, '--json')).stdout) as ScheduleView;
     expect(described.recentActions.map((a) => a.workflowId)).toContain(action.workflowId);
+    expect(described.maxSitesInFlight).toBe(DEFAULT_MAX_SITES_IN_FLIGHT);
+  });
+
+  it('enqueue --all keeps at most --max-in-flight sites in a run, and ends with its last site run', async () => {
+    expect((await clerk('enqueue')).code).toBe(2);
+    expect((await clerk('enqueue', '--all', sites.never)).code).toBe(2);
+
+    const enqueued = await clerk('enqueue', '--all', '--max-in-flight', '2', '--json');
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const refresh = JSON.parse(enqueued.stdout) as { workflowId: string; runId: string; started: boolean };
+    expect(refresh).toMatchObject({ workflowId: ENQUEUE_ALL_WORKFLOW_ID, started: true });
+    const again = JSON.parse((await clerk('enqueue', '--all', '--json')).stdout) as { runId: string; started: boolean };
+    expect(again).toEqual(expect.objectContaining({ runId: refresh.runId, started: false }));
+
+    const everySite = Object.values(sites);
+    const openRuns = async () => {
+      const open: string[] = [];
+      for (const subdomain of everySite) {
+        const d = await harness.client.workflow.getHandle(siteWorkflowId(subdomain)).describe();
+        if (d.status.name === 'RUNNING') open.push(subdomain);
+      }
+      return open;
+    };
+    const progress = () => queryFleetProgress(harness.client, refresh.workflowId);
+    // The site runs never get past their fetch here: the refresh stops at two until one closes.
+    await until('two sites enqueued', async () => ((await progress())?.enqueued === 2 ? true : undefined));
+    for (let look = 0; look < 6; look++) {
+      expect((await progress())?.enqueued).toBe(2);
+      expect(await openRuns()).toHaveLength(2);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await endSiteRuns([(await openRuns())[0]!]);
+    await until('a third site enqueued', async () => ((await progress())?.enqueued === 3 ? true : undefined));
+    expect(await openRuns()).toHaveLength(2);
+    await endSiteRuns(await openRuns());
+    await until('the fourth site enqueued', async () => ((await progress())?.enqueued === 4 ? true : undefined));
+    await endSiteRuns(await openRuns());
+    const counts = (await harness.client.workflow.getHandle(refresh.workflowId, refresh.runId).result()) as FleetRefreshCounts;
+    expect(counts).toEqual({ sites: 4, started: 4, alreadyRunning: 0, failed: 0 });
   });
 
   it('delete --dry-run changes nothing; delete --yes removes the schedule', async () => {

@@ -108,7 +108,7 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     for (const activity of scheduled) expect(tracked).toContain(`${activity.workflowId}|${activity.runId}|${activity.activityId}`);
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
     expect(new Set(jobs.map((j) => j.job_type))).toEqual(
-      new Set(['startRun', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'finishRun']),
+      new Set(['startRun', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'archiveIsCurrent', 'finishRun']),
     );
   });
 
@@ -144,14 +144,37 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(votes.some((vote) => vote.motion_by?.includes('Ortiz'))).toBe(true);
   });
 
-  it('does no OCR at all when an unchanged site is enqueued again', async () => {
-    const ocrCallsBefore = await countJobs(harness, 'ocrPage');
+  it('reads, extracts and publishes nothing when an unchanged site is enqueued again, and keeps the live archive', async () => {
+    const work = ['ocrPage', 'readTextLayer', 'extractEntities', 'compileArchive', 'deployArchive'];
+    const callsBefore = await Promise.all(work.map((jobType) => countJobs(harness, jobType)));
+    const deploymentsBefore = await harness.db.selectFrom('deployments').select(['version', 'variant']).where('subdomain', '=', SITE).orderBy('version').execute();
     const rerun = await enqueueSite(harness.client, harness.config, SITE);
     expect(rerun.started).toBe(true);
     const status = await harness.client.workflow.getHandle<typeof siteWorkflow>(rerun.workflowId, rerun.runId).result();
     expect(status.stage).toBe('completed');
     expect(status.pages).toEqual({ total: manifest.totalPages, done: manifest.totalPages, failed: 0 });
-    expect(await countJobs(harness, 'ocrPage')).toBe(ocrCallsBefore);
+    expect(await Promise.all(work.map((jobType) => countJobs(harness, jobType)))).toEqual(callsBefore);
+    const live = deploymentsBefore.at(-1)!;
+    expect(live.variant).toBe('full');
+    expect(status.archiveKept).toEqual({ version: live.version, reason: expect.stringContaining(`version ${live.version}`) });
+    expect(status.branches).toEqual({ fast: 'skipped', full: 'skipped' });
+    expect(await harness.db.selectFrom('deployments').select(['version', 'variant']).where('subdomain', '=', SITE).orderBy('version').execute()).toEqual(deploymentsBefore);
+    const progress = await harness.db.selectFrom('site_progress').selectAll().where('subdomain', '=', SITE).executeTakeFirstOrThrow();
+    expect(progress).toMatchObject({ current_stage: 'completed', pages_total: manifest.totalPages, pages_done: manifest.totalPages });
+  });
+
+  it('compiles and publishes again when a page changed since the live archive was compiled', async () => {
+    const page = await harness.db.selectFrom('pages').select(['document_id', 'page_number']).where('subdomain', '=', SITE).where('source', '=', 'text-layer').executeTakeFirstOrThrow();
+    // A re-extraction with a newer extractor, say: the page's entities are not what the archive holds.
+    await harness.db.updateTable('pages').set({ entities: JSON.stringify({ persons: ['Someone New'], orgs: [], locations: [] }) })
+      .where('document_id', '=', page.document_id).where('page_number', '=', page.page_number).execute();
+    const highestBefore = await highestVersion(harness);
+    const rerun = await enqueueSite(harness.client, harness.config, SITE);
+    const status = await harness.client.workflow.getHandle<typeof siteWorkflow>(rerun.workflowId, rerun.runId).result();
+    expect(status.archiveKept).toBeUndefined();
+    expect(status.branches).toEqual({ fast: 'done', full: 'done' });
+    expect(status.deployed).toBe('full');
+    expect(await highestVersion(harness)).toBeGreaterThan(highestBefore);
   });
 
   it('gives pages that failed in an earlier run another chance, and only those', async () => {
@@ -169,6 +192,11 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(await countJobs(harness, 'ocrPage')).toBe(ocrCallsBefore + 1);
   });
 });
+
+async function highestVersion(harness: Harness): Promise<number> {
+  const row = await harness.db.selectFrom('deployments').select((eb) => eb.fn.max('version').as('v')).where('subdomain', '=', SITE).executeTakeFirstOrThrow();
+  return Number(row.v);
+}
 
 async function countJobs(harness: Harness, jobType: string): Promise<number> {
   const row = await harness.db

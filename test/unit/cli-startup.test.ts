@@ -79,7 +79,7 @@ describe('the compiled CLI', () => {
     expect(compiled.stdout).toContain('Ortiz');
   });
 
-  it("loads only what status needs: no fetcher's parser, and kysely compiled into the chunks", () => {
+  it("loads only what status needs: no fetcher's parser, no SDK client for one site, and kysely compiled into the chunks", () => {
     const cli = path.join(copy, 'dist/cli');
     const packagesImportedFrom = (chunk: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> => {
       if (seen.has(chunk)) return packages;
@@ -95,8 +95,12 @@ describe('the compiled CLI', () => {
     };
     const statusChunk = fs.readdirSync(cli).find((name) => /^status-.*\.mjs$/.test(name))!;
     const loaded = packagesImportedFrom(statusChunk);
-    expect(loaded).toContain('@temporalio/client');
-    for (const heavy of ['cheerio', 'zod', 'kysely', '@temporalio/worker']) expect(loaded, heavy).not.toContain(heavy);
+    expect(loaded).toContain('pg');
+    for (const heavy of ['cheerio', 'zod', 'kysely', '@temporalio/worker', '@temporalio/client', '@temporalio/proto']) expect(loaded, heavy).not.toContain(heavy);
+    // A site's run is read over gRPC with its few messages, not through the SDK's client and all of @temporalio/proto.
+    const siteRuns = packagesImportedFrom(fs.readdirSync(cli).find((name) => /^site-status-rpc-[A-Z0-9]+\.mjs$/.test(name))!);
+    expect(siteRuns).toContain('@grpc/grpc-js');
+    for (const heavy of ['@temporalio/client', '@temporalio/proto', '@temporalio/common', '@temporalio/workflow']) expect(siteRuns, heavy).not.toContain(heavy);
   });
 
   it("keeps V8's compiled code of the packages it loads, and runs the same from it", () => {

@@ -1,11 +1,12 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { formatDuration, parseDuration } from '../../ops/health.js';
+import { Command } from 'commander';
+import { formatDuration } from '../../ops/health.js';
 import {
   createSchedule,
   deleteSchedule,
   describeSchedule,
   listSchedules,
   pauseSchedule,
+  DEFAULT_MAX_SITES_IN_FLIGHT,
   ScheduleRequestError,
   triggerSchedule,
   unpauseSchedule,
@@ -13,6 +14,7 @@ import {
   type ScheduleView,
 } from '../../temporal/schedules.js';
 import { CliError, config, confirm, ExitCode, printJson, withClient } from '../context.js';
+import { durationFlag, positiveIntegerFlag } from '../flags.js';
 
 /** `clerk schedule ...`: Temporal schedules that start fleetRefreshWorkflow (re-enqueue every site). */
 export function scheduleCommand(): Command {
@@ -24,11 +26,13 @@ export function scheduleCommand(): Command {
     .argument('<name>', 'like nightly-refresh (the schedule id is clerk/<name>)')
     .requiredOption('--cron <expression>', 'when it fires, a cron expression in UTC, like "0 2 * * *"')
     .option('--spread <duration>', 'start the sites evenly over this long, like 4h, 30m or 0s', durationFlag, 4 * 3_600_000)
+    .option('--max-in-flight <n>', 'at most this many of its sites in a run at once', positiveIntegerFlag, DEFAULT_MAX_SITES_IN_FLIGHT)
     .option('--note <text>', 'a note shown by describe')
     .option('--paused', 'create it paused')
     .option('--json', 'print JSON')
-    .action(async (name: string, options: { cron: string; spread: number; note?: string; paused?: boolean; json?: boolean }) => {
-      const view = await run(() => withClient((client) => createSchedule(client, config(), { name, cron: options.cron, spreadMs: options.spread, note: options.note, paused: options.paused })));
+    .action(async (name: string, options: { cron: string; spread: number; maxInFlight: number; note?: string; paused?: boolean; json?: boolean }) => {
+      const settings = { name, cron: options.cron, spreadMs: options.spread, maxSitesInFlight: options.maxInFlight, note: options.note, paused: options.paused };
+      const view = await run(() => withClient((client) => createSchedule(client, config(), settings)));
       if (options.json) return printJson(view);
       console.log(`created schedule ${name} (${view.scheduleId}): ${view.cron}, spread ${formatDuration(view.spreadMs ?? 0)}${view.paused ? ', paused' : ''}`);
       if (view.nextRuns[0]) console.log(`next run: ${view.nextRuns[0]}`);
@@ -57,6 +61,7 @@ export function scheduleCommand(): Command {
       if (options.json) return printJson(v);
       console.log(`${v.name} (${v.scheduleId})`);
       console.log(`  cron:      ${v.cron ?? '?'} (UTC), spread ${spread(v)}, overlap ${v.overlap}, catch-up window ${formatDuration(v.catchupWindowMs ?? 0)}`);
+      console.log(`  sites in a run at once: ${v.maxSitesInFlight ?? 'no bound (created before refreshes were bounded)'}`);
       console.log(`  state:     ${v.paused ? 'PAUSED' : 'active'}${v.note ? ` (${v.note})` : ''}; ${v.actionsTaken} runs taken, ${v.skippedOverlap} skipped (overlap)`);
       console.log(`  next runs: ${v.nextRuns.slice(0, 3).join(', ') || '-'}`);
       for (const a of v.recentActions.slice(-5)) console.log(`  ran:       ${a.takenAt}  ${a.workflowId}`);
@@ -126,9 +131,3 @@ function spread(v: ScheduleView): string {
   return v.spreadMs === null ? '?' : formatDuration(v.spreadMs);
 }
 
-function durationFlag(value: string): number {
-  if (/^\s*0+\s*(ms|s|m|h|d)?\s*$/.test(value)) return 0;
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 30m, 4h or 0s');
-  return ms;
-}

@@ -4,11 +4,12 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connect.js';
 import { listFailures, type FailureExample, type FailureGroup, type FailureTotals } from '../../progress/failures.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
-import { failureUiUrls } from '../../temporal/connection.js';
+import type { SiteRunReader } from '../../temporal/site-runs.js';
+import { failureUiUrls } from '../../temporal/web-ui.js';
 import type { TaskQueueReport } from '../../temporal/task-queues.js';
 import type { ClerkConfig } from '../../config/index.js';
 import { config, ExitCode, printJson, withClient, withDb } from '../context.js';
-import { fleetReport, siteReport, type FleetReport, type SiteReport } from '../site-report.js';
+import { fleetReport, siteReportFrom, type FleetReport, type SiteReport } from '../site-report.js';
 
 /** `clerk status <site>`: the site's report, its failures grouped by reason, and the Web UI links. */
 export interface SiteStatusReport extends SiteReport {
@@ -66,14 +67,21 @@ async function fleetStatus(options: StatusOptions): Promise<void> {
 }
 
 async function siteStatus(subdomain: string, options: StatusOptions): Promise<void> {
-  const final = await withDb(async (db) => {
-    await requireSite(db, subdomain);
-    return withClient(async (client) => {
-      if (!options.watch) return siteStatusReport(client, db, config(), subdomain);
+  // The site's run is read with two calls made directly (site-status-rpc.ts), not through the SDK's
+  // client, whose loading alone took most of a `clerk status <site>`. The connection is started
+  // here, so Temporal is reached while Postgres answers the first queries, and closed however the command ends.
+  const siteRuns = import('../../temporal/site-status-rpc.js').then(({ openSiteRuns }) => openSiteRuns(config()));
+  siteRuns.catch(() => {}); // awaited below, where a failure is reported
+  let final: SiteStatusReport;
+  try {
+    final = await withDb(async (db) => {
+      await requireSite(db, subdomain);
+      const runs = await (await siteRuns).connected();
+      if (!options.watch) return siteStatusReport(runs, db, config(), subdomain);
       const bar = options.json || !process.stderr.isTTY ? undefined : new SiteBar();
       try {
         for (;;) {
-          const report = await siteStatusReport(client, db, config(), subdomain);
+          const report = await siteStatusReport(runs, db, config(), subdomain);
           if (options.json) printJsonLine(report);
           else if (bar) bar.draw(report);
           else console.log(watchLine(report));
@@ -84,7 +92,9 @@ async function siteStatus(subdomain: string, options: StatusOptions): Promise<vo
         bar?.stop();
       }
     });
-  });
+  } finally {
+    await (await siteRuns.catch(() => undefined))?.close();
+  }
   if (options.watch) {
     if (!options.json) printSite(final);
     // How the run ended: 0 when it completed (or there is none), 1 when it failed, was cancelled, terminated or timed out.
@@ -95,8 +105,8 @@ async function siteStatus(subdomain: string, options: StatusOptions): Promise<vo
   else printSite(final);
 }
 
-export async function siteStatusReport(client: Client, db: Db, cfg: ClerkConfig, subdomain: string): Promise<SiteStatusReport> {
-  const [report, failures] = await Promise.all([siteReport(client, db, cfg, subdomain), listFailures(db, { subdomain, examples: FAILURE_EXAMPLES })]);
+export async function siteStatusReport(runs: SiteRunReader, db: Db, cfg: ClerkConfig, subdomain: string): Promise<SiteStatusReport> {
+  const [report, failures] = await Promise.all([siteReportFrom(runs, db, cfg, subdomain), listFailures(db, { subdomain, examples: FAILURE_EXAMPLES })]);
   const groups = failures.groups.map((group) => ({ ...group, examples: group.examples.map((example) => ({ ...example, ...failureUiUrls(cfg, group.kind, example) })) }));
   return { ...report, failures: { groups, totals: failures.totals } };
 }
@@ -174,7 +184,9 @@ function printSite(report: SiteStatusReport): void {
     console.log(`  OCR:       ${low.count} page(s) under ${low.threshold}% mean confidence, lowest: ${where}`);
   }
   if (report.query) {
-    console.log(`  branches:  fast ${report.query.branches.fast}, full ${report.query.branches.full}; deployed: ${report.query.deployed ?? 'not yet'}`);
+    const kept = report.query.archiveKept;
+    const deployed = report.query.deployed ?? (kept ? `nothing new: kept version ${kept.version}` : 'not yet');
+    console.log(`  branches:  fast ${report.query.branches.fast}, full ${report.query.branches.full}; deployed: ${deployed}`);
     console.log(`  started ${report.query.startedAt}, updated ${report.query.updatedAt}`);
     if (report.query.error) console.log(`  error: ${report.query.error}`);
   } else {
