@@ -101,14 +101,15 @@ function isRealDate(date: string): boolean {
 }
 
 /** Every key derived from an accepted document is a plain relative path inside the site's folder. */
-function expectKeysStayInSite(subdomain: string, doc: Pick<DocumentIdentity, 'kind' | 'meetingSlug' | 'date'>): void {
+function expectKeysStayInSite(subdomain: string, doc: Pick<DocumentIdentity, 'kind' | 'meetingSlug' | 'date' | 'part'>): void {
   const identity: DocumentIdentity = { subdomain, ...doc };
   for (const key of [pdfKey(identity), pageTextKey(identity, 1), pageTextKey(identity, 9_999)]) {
     expect(() => assertSafeKey(key)).not.toThrow();
     expect(key.startsWith(`${subdomain}/`)).toBe(true);
     expect(key.split('/')[0]).toBe(subdomain);
     expect(path.posix.normalize(key)).toBe(key);
-    expect(key).toMatch(/^[a-z0-9.-]+\/(?:_agendas\/)?(?:pdfs|txt)\/[A-Za-z0-9]{1,120}\/\d{4}-\d{2}-\d{2}(?:\.pdf|\/\d+\.txt)$/);
+    // A second document of one kind, meeting and date carries its part: 8 hex digits after the date.
+    expect(key).toMatch(/^[a-z0-9.-]+\/(?:_agendas\/)?(?:pdfs|txt)\/[A-Za-z0-9]{1,120}\/\d{4}-\d{2}-\d{2}(?:-[0-9a-f]{8})?(?:\.pdf|\/\d+\.txt)$/);
   }
 }
 
