@@ -26,7 +26,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, type Info } from '@temporalio/activity';
-import type { Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { FlowProducer, QueueEvents, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions, type FlowJob, type Job } from 'bullmq';
 import { createBookkeepingActivities } from '../../src/activities/bookkeeping.js';
@@ -40,6 +39,7 @@ import { OcrEnginePool } from '../../src/ocr/pool.js';
 import type { DocumentOutcome } from '../../src/progress/documents.js';
 import { describeFailure } from '../../src/workflows/failures.js';
 import type { Counts } from '../../src/workflows/types.js';
+import { quietLogger } from '../support/quiet-logger.js';
 
 /** Site jobs on one queue; document and page jobs share another, as clerk's text-layer and OCR activities share its OCR queue. */
 const QUEUES = { site: 'site', ocr: 'ocr' } as const;
@@ -449,15 +449,3 @@ function connectionFor(redisUrl: string): ConnectionOptions {
   const url = new URL(redisUrl);
   return { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
 }
-
-/** The activities log every start and end at info level: the benchmark's output would drown. */
-const quietLogger: Logger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string) {
-    console.error(message);
-  },
-};

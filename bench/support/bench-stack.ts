@@ -11,6 +11,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { startTemporalDevServer } from '../../src/dev/temporal-server.js';
 import { LocalFolderStore } from '../../src/storage/local-folder-store.js';
 import { createWorkers, runWorkers } from '../../src/workers/create.js';
+import { quietLogger } from './quiet-logger.js';
 
 export interface BenchStack {
   config: ClerkConfig;
@@ -29,7 +30,7 @@ let runtimeQuiet = false;
  */
 export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   if (!runtimeQuiet) {
-    Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error(m: string) { console.error(m); } } });
+    Runtime.install({ logger: quietLogger });
     runtimeQuiet = true;
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'clerk-bench-'));
