@@ -14,6 +14,7 @@ import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack } from './support/bench-stack.js';
 import { activityCoveredSeconds, cachedCorpus, jobTimes, removeAtExit, runSite, serveCorpusSite, withCleanup, type CorpusShape } from './support/corpus.js';
 import { round } from './support/metrics.js';
+import { cpuSecondsOfTree, postmasterPid, snapshotCpu } from './support/process-cpu.js';
 
 const SUBDOMAIN = 'ocr-bench.example';
 const RENDER_TIMEOUT_MS = 2 * 60_000;
@@ -91,9 +92,12 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
     await Promise.all(pgms.slice(0, nproc).map((job) => tesseract(job)));
 
     log('ocr: baseline 1 (raw tesseract)');
+    const cpuBeforeBaseline = await snapshotCpu();
     const baseline1 = await rawTesseract(pgms, nproc);
+    const cpuBeforePipeline = await snapshotCpu();
     log(`ocr: baseline 1 ${baseline1.wallSeconds.toFixed(2)} s; pipeline`);
     const run = await runSite(stack, SUBDOMAIN);
+    const cpuAfterPipeline = await snapshotCpu();
     if (run.status.stage !== 'completed' || run.status.pages.done !== corpus.totalPages) {
       throw new Error(`the OCR run did not complete every page: ${JSON.stringify({ stage: run.status.stage, pages: run.status.pages, error: run.status.error })}`);
     }
@@ -118,6 +122,11 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
     const rawPagesPerSecond = corpus.totalPages / baselineSeconds;
     const ratio = pipelinePagesPerSecond / rawPagesPerSecond;
     const covered = await activityCoveredSeconds(stack.db, SUBDOMAIN);
+    // Who spent the CPU: the baseline is tesseract alone; in the pipeline, everything else on the
+    // two cores (this process is the worker) comes out of OCR.
+    const postgres = await postmasterPid(path.join(stack.root, 'postgres'));
+    const baselineCpu = cpuSecondsOfTree(cpuBeforeBaseline, cpuBeforePipeline, process.pid, 'bench process and its tesseract runs');
+    const pipelineCpu = cpuSecondsOfTree(cpuBeforePipeline, cpuAfterPipeline, process.pid, 'worker (this process)', postgres ? [postgres] : []);
 
     return {
       benchmark: 'ocr-throughput',
@@ -138,6 +147,8 @@ export async function ocrThroughput(options: { pages: number; log: Log }): Promi
         pipelineOverRenderAndTesseractLoop: round(pipelinePagesPerSecond / (corpus.totalPages / renderAndOcr), 3),
         readTextLayerSecondsInOcrWindow: round(textLayerInWindow),
         readTextLayerCount: textLayer?.count ?? 0,
+        baseline1CpuSecondsPerPage: round(Object.values(baselineCpu).reduce((sum, s) => sum + s, 0) / corpus.totalPages, 3),
+        ...Object.fromEntries(Object.entries(pipelineCpu).map(([name, seconds]) => [`pipelineCpuSecondsPerPage.${name}`, round(seconds / corpus.totalPages, 3)])),
       },
       ratio: {
         value: round(ratio, 3),
@@ -203,7 +214,7 @@ interface RenderJob {
 
 /** The page's image for OCR, as the activity gets it: a scan taken out as it is, or a render. */
 async function pageImage(job: RenderJob, outPath: string): Promise<void> {
-  if (job.plan.source === 'scan' && (await extractScanToPgm(job.pdfPath, job.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath }))) return;
+  if (job.plan.source === 'scan' && (await extractScanToPgm(job.pdfPath, job.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath })) !== undefined) return;
   await renderPageToPgm(job.pdfPath, job.page, { dpi: job.plan.dpi, timeoutMs: RENDER_TIMEOUT_MS, outPath, renderer: 'pdftoppm', ...(job.pageSize ? { pageSize: job.pageSize } : {}) });
 }
 

@@ -4,9 +4,10 @@
 //                            in node_modules, but for BUNDLED_PACKAGES), with source maps; each command's code in its own chunk,
 //                            loaded only when that command runs (bin/lazy-commands.mjs);
 //   dist/cli/commands.json   every command's name, description, options and arguments, for --help;
+//   dist/cli/site-status-packages.cjs  the packages `clerk status <site>` calls Temporal with, in one file;
 //   dist/workflow-bundle.js  the workflow code bundled for Temporal's sandbox, which workers load
 //                            instead of bundling src/workflows at every start;
-//   dist/stamp.json          what the build was made from: one line per input file (path, size, mtime);
+//   dist/stamp.json          what the build was made from: each input folder (mtime, names) and file (size, mtime);
 //   dist/compile-cache/      written by bin/clerk.mjs as it runs: V8's compiled code of the packages it loads.
 // bin/clerk.mjs runs dist/cli/main.mjs only while the stamp matches the files as they are now (any edit,
 // new or deleted file under src/ or migrations/, or a changed package.json or package-lock.json makes
@@ -15,7 +16,6 @@
 // `node bin/build.mjs` builds; `--if-stale` builds only when the build is missing or stale (setup).
 // This module's top level imports Node built-ins only: bin/clerk.mjs imports buildState() from it.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,41 +27,85 @@ export const buildDir = path.resolve(projectRoot, process.env.CLERK_BUILD_DIR ||
 const cliDir = path.join(buildDir, 'cli');
 export const cliPath = path.join(cliDir, 'main.mjs');
 export const workflowBundlePath = path.join(buildDir, 'workflow-bundle.js');
+/** SITE_STATUS_PACKAGES compiled into one file (buildSiteStatusPackages). */
+export const siteStatusPackagesPath = path.join(cliDir, 'site-status-packages.cjs');
 const stampPath = path.join(buildDir, 'stamp.json');
 
 /** The folders and files the build is made from (relative to the project root). */
 const INPUT_FOLDERS = ['src', 'migrations'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'bin/build.mjs', 'bin/lazy-commands.mjs'];
 
-/** A digest of every input file's path, size and mtime: a stat walk, no file is read. */
-export function sourceStamp() {
-  const lines = [];
-  const add = (relative) => {
-    try {
-      const stat = fs.statSync(path.join(projectRoot, relative));
-      lines.push(`${relative}\t${stat.size}\t${stat.mtimeMs}`);
-    } catch {
-      lines.push(`${relative}\tmissing`);
-    }
+/**
+ * The inputs as they are now, by stat alone (no file is read): every input folder with its mtime
+ * and the names in it, every input file with its size and mtime. Dotfiles are skipped: editors'
+ * temporary files come and go beside the sources.
+ */
+export function sourceSnapshot() {
+  const folders = {};
+  const files = {};
+  const addFile = (relative) => {
+    const stat = fs.statSync(path.join(projectRoot, relative), { throwIfNoEntry: false });
+    files[relative] = stat ? [stat.size, stat.mtimeMs] : null;
   };
   const walk = (relative) => {
+    const absolute = path.join(projectRoot, relative);
+    let stat;
     let entries;
     try {
-      entries = fs.readdirSync(path.join(projectRoot, relative), { withFileTypes: true });
+      stat = fs.statSync(absolute);
+      entries = fs.readdirSync(absolute, { withFileTypes: true });
     } catch {
-      lines.push(`${relative}/\tmissing`);
+      folders[relative] = null;
       return;
     }
-    // Dotfiles are skipped: editors' temporary files come and go beside the sources.
-    for (const entry of entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const visible = entries.filter((e) => !e.name.startsWith('.'));
+    folders[relative] = { mtimeMs: stat.mtimeMs, names: visible.map((e) => e.name).sort() };
+    for (const entry of visible) {
       const child = `${relative}/${entry.name}`;
       if (entry.isDirectory()) walk(child);
-      else add(child);
+      else addFile(child);
     }
   };
   for (const folder of INPUT_FOLDERS) walk(folder);
-  for (const file of INPUT_FILES) add(file);
-  return { files: lines.length, digest: createHash('sha256').update(lines.join('\n')).digest('hex') };
+  for (const file of INPUT_FILES) addFile(file);
+  return { folders, files };
+}
+
+/**
+ * Whether the inputs are still exactly as `snapshot` found them, as cheaply as bin/clerk.mjs's every
+ * start needs: one stat per folder and file it lists, and no folder is read unless its mtime moved
+ * (a file added, removed or renamed in it, an editor's temporary file included); then its names
+ * are compared. A file edited in place changes its own mtime (and usually its size).
+ * The reason it is not, or null when it is.
+ */
+function snapshotDiffers(snapshot) {
+  if (!snapshot || typeof snapshot.folders !== 'object' || typeof snapshot.files !== 'object') return 'an older build format';
+  for (const [relative, recorded] of Object.entries(snapshot.folders)) {
+    const absolute = path.join(projectRoot, relative);
+    const stat = fs.statSync(absolute, { throwIfNoEntry: false });
+    if (!recorded) {
+      if (stat) return `${relative}/ appeared`;
+      continue;
+    }
+    if (!stat?.isDirectory()) return `${relative}/ went`;
+    if (stat.mtimeMs === recorded.mtimeMs) continue;
+    let names;
+    try {
+      names = fs.readdirSync(absolute).filter((name) => !name.startsWith('.')).sort();
+    } catch {
+      return `${relative}/ is unreadable`;
+    }
+    if (names.length !== recorded.names.length || names.some((name, i) => name !== recorded.names[i])) return `a file was added to or removed from ${relative}/`;
+  }
+  for (const [relative, recorded] of Object.entries(snapshot.files)) {
+    const stat = fs.statSync(path.join(projectRoot, relative), { throwIfNoEntry: false });
+    if (!recorded) {
+      if (stat) return `${relative} appeared`;
+      continue;
+    }
+    if (!stat || stat.size !== recorded[0] || stat.mtimeMs !== recorded[1]) return `${relative} changed`;
+  }
+  return null;
 }
 
 /** Whether dist/cli/main.mjs may run: `{ fresh, reason }`, where reason says why not. */
@@ -72,8 +116,9 @@ export function buildState() {
   } catch {
     return { fresh: false, reason: `no build (${path.relative(projectRoot, stampPath)} missing; npm run setup builds it)` };
   }
-  if (stamp.digest !== sourceStamp().digest) return { fresh: false, reason: 'stale build (sources changed since it was built; npm run setup rebuilds it)' };
-  if (!fs.existsSync(cliPath) || !fs.existsSync(workflowBundlePath) || !fs.existsSync(path.join(cliDir, 'commands.json'))) return { fresh: false, reason: 'incomplete build' };
+  const changed = snapshotDiffers(stamp.inputs);
+  if (changed) return { fresh: false, reason: `stale build (${changed} since it was built; npm run setup rebuilds it)` };
+  if (![cliPath, workflowBundlePath, siteStatusPackagesPath, path.join(cliDir, 'commands.json')].every((file) => fs.existsSync(file))) return { fresh: false, reason: 'incomplete build' };
   return { fresh: true, reason: `built ${stamp.builtAt}` };
 }
 
@@ -129,6 +174,37 @@ export const REQUIRED_PACKAGES = [
   '@temporalio/common/lib/internal-non-workflow/parse-host-uri.js',
 ];
 
+/**
+ * Of the REQUIRED_PACKAGES, those `clerk status <site>` loads to call Temporal directly
+ * (src/temporal/site-status-rpc.ts), compiled by esbuild into one CommonJS file beside the chunks,
+ * dist/cli/site-status-packages.cjs: @grpc/grpc-js and protobufjs are some 90 small files whose
+ * resolution and reading took about 60 ms of every `clerk status <site>`; one file loads in a
+ * fraction of that, with V8's compile cache (bin/clerk.mjs) like any package. They go in together
+ * because grpc-retry requires @grpc/grpc-js: the process holds one copy of it, as before. Only
+ * the SDK's own client (the fallback of site-status-rpc.ts) loads another, from node_modules, and
+ * shares nothing with this one. Packages the bundle requires lazily (@grpc/proto-loader, long) stay
+ * in node_modules.
+ */
+export const SITE_STATUS_PACKAGES = ['@grpc/grpc-js', 'protobufjs/light.js', '@temporalio/client/lib/grpc-retry.js'];
+const sitePackagesFile = path.basename(siteStatusPackagesPath);
+
+async function buildSiteStatusPackages(esbuild) {
+  const entry = `module.exports = { ${SITE_STATUS_PACKAGES.map((name) => `${JSON.stringify(name)}: require(${JSON.stringify(name)})`).join(', ')} };`;
+  const result = await esbuild.build({
+    stdin: { contents: entry, resolveDir: projectRoot, sourcefile: 'site-status-packages.js', loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    outfile: siteStatusPackagesPath,
+    logLevel: 'silent',
+    external: ['@grpc/proto-loader', 'long'],
+    banner: { js: '// Built by bin/build.mjs from node_modules (SITE_STATUS_PACKAGES). Do not edit.' },
+  });
+  return result.outputFiles;
+}
+
 /** Every other package stays in node_modules (`packages: 'external'`), imported as written. */
 function externalPackages({ bundled, required }) {
   const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
@@ -144,9 +220,12 @@ function externalPackages({ bundled, required }) {
       });
       build.onLoad({ filter: /.*/, namespace: 'required-package' }, (args) => {
         const names = Object.keys(requireFromProject(args.path)).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default');
+        const load = SITE_STATUS_PACKAGES.includes(args.path)
+          ? `createRequire(import.meta.url)(${JSON.stringify(`./${sitePackagesFile}`)})[${JSON.stringify(args.path)}]`
+          : `createRequire(import.meta.url)(${JSON.stringify(args.path)})`;
         const contents = [
           `import { createRequire } from 'node:module';`,
-          `const cjs = createRequire(import.meta.url)(${JSON.stringify(args.path)});`,
+          `const cjs = ${load};`,
           `export default cjs;`,
           names.length > 0 ? `export const { ${names.join(', ')} } = cjs;` : '',
         ].join('\n');
@@ -196,7 +275,7 @@ function lazyCommands() {
 export async function build({ log = console.log } = {}) {
   const started = Date.now();
   // Taken before reading any source: an edit made during the build leaves the build stale.
-  const stamp = sourceStamp();
+  const inputs = sourceSnapshot();
   fs.mkdirSync(buildDir, { recursive: true });
   fs.rmSync(stampPath, { force: true });
   const esbuild = await import('esbuild');
@@ -223,19 +302,20 @@ export async function build({ log = console.log } = {}) {
     },
     banner: { js: '// Built by bin/build.mjs from src/; bin/clerk.mjs runs it only while src/ is unchanged. Do not edit.' },
   });
+  const sitePackages = await buildSiteStatusPackages(esbuild);
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const workflows = await bundleWorkflowCode({
     workflowsPath: path.join(projectRoot, 'src/workflows/index.ts'),
     logger: quietLogger(),
   });
   fs.mkdirSync(cliDir, { recursive: true });
-  for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+  for (const file of [...result.outputFiles, ...sitePackages]) writeAtomically(file.path, file.contents);
   // Chunks are named by content, so a running clerk (a worker, the dev stack) keeps finding the ones
   // it may still import; those of older builds go once they are a day old.
   const written = new Set(result.outputFiles.map((file) => path.basename(file.path)));
   for (const name of fs.readdirSync(cliDir)) {
     const file = path.join(cliDir, name);
-    if (!written.has(name) && name !== 'commands.json' && Date.now() - fs.statSync(file).mtimeMs > 86_400_000) fs.rmSync(file, { force: true });
+    if (!written.has(name) && name !== 'commands.json' && name !== sitePackagesFile && Date.now() - fs.statSync(file).mtimeMs > 86_400_000) fs.rmSync(file, { force: true });
   }
   writeAtomically(workflowBundlePath, workflows.code);
   // V8's cached code of the packages (bin/clerk.mjs) is made again by the new build's first runs:
@@ -246,8 +326,8 @@ export async function build({ log = console.log } = {}) {
   const dumped = spawnSync(process.execPath, [cliPath], { env: { ...process.env, CLERK_CLI_DUMP_COMMANDS: `${manifest}.tmp` }, stdio: ['ignore', 'ignore', 'inherit'] });
   if (dumped.status !== 0 || !fs.existsSync(`${manifest}.tmp`)) throw new Error(`the compiled CLI could not list its commands (exit code ${dumped.status})`);
   fs.renameSync(`${manifest}.tmp`, manifest);
-  writeAtomically(stampPath, `${JSON.stringify({ digest: stamp.digest, files: stamp.files, builtAt: new Date().toISOString() }, null, 2)}\n`);
-  log(`build: ${path.relative(projectRoot, cliPath)} and ${path.relative(projectRoot, workflowBundlePath)} from ${stamp.files} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  writeAtomically(stampPath, `${JSON.stringify({ builtAt: new Date().toISOString(), inputs })}\n`);
+  log(`build: ${path.relative(projectRoot, cliPath)} and ${path.relative(projectRoot, workflowBundlePath)} from ${Object.keys(inputs.files).length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**

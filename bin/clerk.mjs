@@ -3,13 +3,12 @@
 // built from the sources exactly as they are now; otherwise the TypeScript through tsx, so the
 // repository works without a build and an edit under src/ is never hidden by an old build.
 // CLERK_CLI=tsx forces the TypeScript; CLERK_CLI_TRACE=1 prints which one runs, and why, on stderr.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { buildDir, buildState, cliPath } from './build.mjs';
+import { buildDir, buildState, cliPath, siteStatusPackagesPath } from './build.mjs';
 
 const state = process.env.CLERK_CLI === 'tsx' ? { fresh: false, reason: 'CLERK_CLI=tsx' } : buildState();
 if (process.env.CLERK_CLI_TRACE === '1') console.error(`clerk: running ${state.fresh ? 'the compiled CLI' : 'the TypeScript through tsx'}: ${state.reason}`);
@@ -43,11 +42,16 @@ function cacheCompiledPackages(dir) {
     Module.enableCompileCache(dir);
     return;
   }
+  // Required, not imported: importing node:crypto as an ES module builds its namespace, which
+  // reads every lazy export (webcrypto and all) at a cost of tens of milliseconds.
+  const { createHash } = Module.createRequire(import.meta.url)('node:crypto');
   const compile = Module.prototype._compile;
   const toWrite = [];
   const nodeModules = `${path.sep}node_modules${path.sep}`;
+  // pg's file that asks, as it loads, whether it runs in a Cloudflare Worker (withNodeNavigator).
+  const pgStream = path.join('node_modules', 'pg', 'lib', 'stream.js');
   Module.prototype._compile = function compileWithCache(content, filename) {
-    if (!filename.includes(nodeModules) || content.startsWith('#!')) return compile.call(this, content, filename);
+    if (!(filename.includes(nodeModules) || filename === siteStatusPackagesPath) || content.startsWith('#!')) return compile.call(this, content, filename);
     let cacheFile;
     let cachedData;
     let script;
@@ -62,7 +66,8 @@ function cacheCompiledPackages(dir) {
     }
     if (cachedData === undefined || script.cachedDataRejected) toWrite.push({ script, cacheFile });
     const wrapper = script.runInThisContext({ displayErrors: true });
-    return wrapper.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
+    const run = () => wrapper.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
+    return filename.endsWith(pgStream) ? withNodeNavigator(run) : run();
   };
   // Written at exit: the code compiled while the command ran (lazily compiled functions too) is kept.
   process.once('exit', () => {
@@ -78,6 +83,22 @@ function cacheCompiledPackages(dir) {
       // A cache that cannot be written (read-only checkout) only makes the next start slower.
     }
   });
+}
+
+/**
+ * Runs `load` with `navigator` defined as Node 21 and later define it. pg asks whether it runs in a
+ * Cloudflare Worker from navigator.userAgent and, where there is no navigator (Node 20), by making
+ * a `Response`: its first use loads all of Node's fetch (undici), 25-80 ms of every command that
+ * talks to Postgres, for an answer Node 20 knows. The global is removed again right after.
+ */
+function withNodeNavigator(load) {
+  if (typeof globalThis.navigator !== 'undefined') return load();
+  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true, writable: true });
+  try {
+    return load();
+  } finally {
+    delete globalThis.navigator;
+  }
 }
 
 function readIfPresent(file) {

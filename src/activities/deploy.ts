@@ -109,18 +109,29 @@ export function createDeployActivities(deps: ActivityDeps, options: { hookRetryB
     };
   }
 
-  /**
-   * Whether the site's live archive already is a full archive of the site as it is now, so a run
-   * that read nothing new can skip extraction and deploy (the incremental re-run).
-   */
-  async function archiveIsCurrent(input: { subdomain: string }): Promise<ArchiveFreshness> {
-    return liveArchiveFreshness({ db, store, deployDir: config.deployDir, subdomain: input.subdomain });
-  }
-
   return {
     deployArchive: tracked(deps, 'deploy', (input: DeployArchiveInput) => withHeartbeats(() => deployArchive(input))),
-    archiveIsCurrent: tracked(deps, 'deploy', archiveIsCurrent),
+    ...createArchiveFreshnessActivities(deps),
   };
 }
 
 export type DeployActivities = ReturnType<typeof createDeployActivities>;
+
+/**
+ * Whether the site's live archive already is a full archive of the site as it is now, so a run
+ * that read nothing new can skip extraction and deploy (the incremental re-run). It reads only
+ * Postgres and the live version (the store's pointer, or the deploy folder's), so besides the
+ * deploy queue (runs started before the `local-bookkeeping` patch) the workflows worker hosts it
+ * too, as a local activity of the site run. A workflows worker on a host without the deploy
+ * folder (and no remote store) finds the version missing: the run then rebuilds, never skips wrongly.
+ */
+export function createArchiveFreshnessActivities(deps: ActivityDeps) {
+  const { db, store, config } = deps;
+  return {
+    archiveIsCurrent: tracked(deps, 'deploy', async (input: { subdomain: string }): Promise<ArchiveFreshness> =>
+      liveArchiveFreshness({ db, store, deployDir: config.deployDir, subdomain: input.subdomain }),
+    ),
+  };
+}
+
+export type ArchiveFreshnessActivities = ReturnType<typeof createArchiveFreshnessActivities>;

@@ -1,7 +1,7 @@
 import type { ExtractionThreads } from '../extract/threads.js';
 import type { OcrEnginePool } from '../ocr/pool.js';
 import { createBookkeepingActivities } from './bookkeeping.js';
-import { createDeployActivities } from './deploy.js';
+import { createArchiveFreshnessActivities, createDeployActivities } from './deploy.js';
 import type { ActivityDeps } from './deps.js';
 import { createExtractionActivities } from './extraction.js';
 import { createFetchActivities } from './fetch.js';
@@ -20,7 +20,8 @@ export interface WorkerResources {
 export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {
   switch (type) {
     case 'workflows':
-      return { ...createBookkeepingActivities(deps), ...createFleetActivities(deps) };
+      // archiveIsCurrent runs here too, as the site run's local activity (src/workflows/activities.ts).
+      return { ...createBookkeepingActivities(deps), ...createArchiveFreshnessActivities(deps), ...createFleetActivities(deps) };
     case 'fetch':
       return createFetchActivities(deps);
     case 'ocr':

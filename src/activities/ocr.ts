@@ -91,7 +91,8 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
     let engineName = 'none';
     try {
       const reading = await withHeartbeats(async (): Promise<PageReadingOutcome> => {
-        const extracted = plan.source === 'scan' && (await extractScanToPgm(pdfPath, input.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath: pgmPath }).catch(asActivityFailure));
+        // A scan taken out comes back in memory as well, so only a rendered page is read back for the blank check.
+        const extracted = plan.source === 'scan' ? await extractScanToPgm(pdfPath, input.page, { timeoutMs: RENDER_TIMEOUT_MS, outPath: pgmPath }).catch(asActivityFailure) : undefined;
         const { dpi } = extracted
           ? { dpi: plan.dpi }
           : await renderPageToPgm(pdfPath, input.page, {
@@ -102,7 +103,7 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
               maxPixels: config.ocr.maxRenderPixels,
               ...(pageSize ? { pageSize } : {}),
             }).catch(asActivityFailure);
-        if (isBlankPage(await readPgm(pgmPath))) return { dpi, blank: true };
+        if (isBlankPage(extracted ?? (await readPgm(pgmPath)))) return { dpi, blank: true };
         const result = await ocrEngines
           .use(async (engine) => {
             engineName = engine.name;

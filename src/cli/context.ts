@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { effectiveDatabaseUrl, loadConfig, type ClerkConfig } from '../config/index.js';
 import { connectDatabase, type Db } from '../db/connect.js';
-import { isDatabaseReachable } from '../db/admin.js';
 import type { FetcherRegistry } from '../fetchers/index.js';
 
 import { ExitCode } from './exit-code.js';
@@ -25,14 +24,24 @@ export function config(): ClerkConfig {
   return cachedConfig;
 }
 
-export async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with a pool of at most `connections` Postgres connections (2 by default: a command's
+ * queries in parallel). Each connection is a handshake, and a new server process that reads its
+ * catalogs again at its first queries: a command whose queries are small asks for 1.
+ */
+export async function withDb<T>(work: (db: Db) => Promise<T>, options: { connections?: number } = {}): Promise<T> {
   const url = effectiveDatabaseUrl(config());
-  if (!(await isDatabaseReachable(url))) {
-    const hint = config().databaseUrl ? 'check DATABASE_URL' : 'start the local stack with `clerk dev up`, or set DATABASE_URL';
-    throw new CliError(`cannot reach Postgres at ${redact(url)}: ${hint}`, ExitCode.unavailable);
-  }
-  const db = connectDatabase(url, { maxConnections: 2 });
+  const db = connectDatabase(url, { maxConnections: options.connections ?? 2 });
   try {
+    // The pool's first connection, made before the work runs and then kept for its first query:
+    // an unreachable Postgres (or refused login) shows here, as a clear error, without a separate
+    // connection (a whole handshake) made only to check.
+    try {
+      await db.connection().execute(async () => {});
+    } catch (error) {
+      const hint = config().databaseUrl ? 'check DATABASE_URL' : 'start the local stack with `clerk dev up`, or set DATABASE_URL';
+      throw new CliError(`cannot reach Postgres at ${redact(url)}: ${hint}`, ExitCode.unavailable);
+    }
     return await work(db);
   } finally {
     await db.destroy();

@@ -21,7 +21,8 @@ export type DocumentKind = 'minutes' | 'agenda';
 export type DocumentStatus = 'fetched' | 'done' | 'failed';
 export type PageStatus = 'pending' | 'done' | 'failed';
 export type PageSource = 'text-layer' | 'ocr';
-export type JobStatus = 'running' | 'succeeded' | 'failed' | 'lost';
+/** cancelled: the attempt's run was cancelled or closed under it (tracked() in src/activities/tracking.ts). */
+export type JobStatus = 'running' | 'succeeded' | 'failed' | 'lost' | 'cancelled';
 
 export interface SitesTable {
   subdomain: string;

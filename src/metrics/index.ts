@@ -16,7 +16,7 @@ const pagesOcr = new Counter({
 
 const activitySeconds = new Histogram({
   name: 'clerk_activity_seconds',
-  help: 'Seconds one activity attempt took, by activity type, its pipeline stage and outcome (succeeded, failed).',
+  help: 'Seconds one activity attempt took, by activity type, its pipeline stage and outcome (succeeded, failed, cancelled).',
   labelNames: ['activity', 'stage', 'outcome'] as const,
   // From a bookkeeping write (milliseconds) to a large site's archive compile (tens of minutes).
   buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
@@ -56,7 +56,7 @@ export const metrics = {
   pageOcr(engine: string, outcome: PageOcrOutcome): void {
     pagesOcr.inc({ engine, outcome });
   },
-  activity(activity: string, stage: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+  activity(activity: string, stage: string, outcome: 'succeeded' | 'failed' | 'cancelled', seconds: number): void {
     activitySeconds.observe({ activity, stage, outcome }, seconds);
   },
   documentFetched(bytes: number): void {

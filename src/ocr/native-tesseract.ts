@@ -100,6 +100,7 @@ export class NativeTesseractEngine implements OcrEngine {
       captureStdout: true,
       stdoutLimit: 16 * 1024 * 1024,
       env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+      niceness: TESSERACT_NICENESS,
       signal: either,
     });
     if (signal?.aborted) throw abortReason(signal);
@@ -110,6 +111,14 @@ export class NativeTesseractEngine implements OcrEngine {
     throw new Error(`tesseract ${how} on ${imagePath}: ${outcome.stderr.trim().slice(-STDERR_TAIL_CHARS) || 'no error output'}`);
   }
 }
+
+/**
+ * Tesseract runs at a lower priority. It keeps every core busy, and beside it on the same cores
+ * are the worker's event loop (heartbeats, workflow tasks, status queries, the next page's image),
+ * the Temporal server and Postgres: each needs little CPU but needs it at once, or queries wait
+ * and OCR lanes stand idle between pages. Alone on a machine, tesseract loses nothing by it.
+ */
+const TESSERACT_NICENESS = 10;
 
 /** A page that takes tesseract this long is pathological; the process is killed. */
 const TESSERACT_TIMEOUT_MS = 10 * 60_000;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 
 export interface SubprocessOutcome {
   exitCode: number | null;
@@ -28,6 +29,11 @@ export interface SubprocessOptions {
   env?: NodeJS.ProcessEnv;
   /** Aborting SIGKILLs the process; the outcome then has `aborted` set. */
   signal?: AbortSignal;
+  /**
+   * Runs the process at this nice value (1-19: lower priority), for CPU-bound work that must
+   * not crowd out the process's own event loop, the Temporal server or Postgres on the same cores.
+   */
+  niceness?: number;
 }
 
 const STDERR_TAIL_CHARS = 4000;
@@ -51,6 +57,13 @@ export function runWithDeadline(
       stdio: options.ipc ? ['ignore', stdout, 'pipe', 'ipc'] : ['ignore', stdout, 'pipe'],
       ...(options.env ? { env: options.env } : {}),
     });
+    if (options.niceness && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, options.niceness);
+      } catch {
+        // The process has already ended, or this system forbids it: it runs at normal priority.
+      }
+    }
     let stderr = '';
     const stdoutChunks: string[] = [];
     let stdoutChars = 0;

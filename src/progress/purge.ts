@@ -42,25 +42,71 @@ export async function deleteTrackingRows(db: Db, subdomain: string, options: { d
   });
 }
 
+/** An activity attempt the workflow service still holds as started, and when it last heard from it. */
+export interface LiveAttempt {
+  workflowId: string;
+  runId: string;
+  activityId: string;
+  attempt: number;
+  /** Its last heartbeat, or its start when it has not heartbeated yet. */
+  heardAt: Date;
+}
+
+export interface SettleOptions {
+  /** The longest wait in all. */
+  timeoutMs: number;
+  /** The activities' heartbeat timeout: an attempt not heard from for longer is dead, for Temporal too. */
+  heartbeatTimeoutMs: number;
+  /** The attempts Temporal held as started before the run was stopped. */
+  live: LiveAttempt[];
+  /** When `live` was read: an attempt that started later could not be in it. */
+  liveReadAt: Date;
+}
+
 /**
- * Waits, up to `timeoutMs`, until no activity attempt of the site is recorded as running. An
- * activity of a terminated run learns of it only at its next heartbeat (up to half a minute) and
- * may write until then; rows deleted before that could come back. Returns the attempts still
- * running at the end (those of a worker that died stay running for ever).
+ * Waits until no activity attempt of the site that may still be alive is recorded as running. An
+ * activity of a terminated run learns of it only at its next heartbeat and may write until then;
+ * rows deleted before that could come back. A row is waited for while its attempt may still be
+ * heard from: it is one Temporal held as started (or one that started after they were read) and
+ * the heartbeat timeout has not passed since it was last heard from. Any other row marked running
+ * is abandoned (its worker died, or its run closed long ago) and is not waited for: it would stay
+ * running for ever. Returns the rows still awaited at `timeoutMs`, and the abandoned ones.
  */
-export async function waitForRunningJobs(db: Db, subdomain: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForRunningJobs(db: Db, subdomain: string, options: SettleOptions): Promise<{ running: number; abandoned: number }> {
+  const deadline = Date.now() + options.timeoutMs;
+  const lastHeard = new Map(options.live.map((a) => [attemptKey(a.workflowId, a.runId, a.activityId, a.attempt), a.heardAt.getTime()]));
   for (;;) {
-    const row = await db
+    const rows = await db
       .selectFrom('job_tracking')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .select(['workflow_id', 'run_id', 'activity_id', 'attempt', 'started_at'])
       .where('subdomain', '=', subdomain)
       .where('status', '=', 'running')
-      .executeTakeFirstOrThrow();
-    const running = Number(row.n);
-    if (running === 0 || Date.now() >= deadline) return running;
+      .execute();
+    const now = Date.now();
+    const awaited = rows.filter((row) => {
+      const heardAt =
+        lastHeard.get(attemptKey(row.workflow_id, row.run_id, row.activity_id, row.attempt)) ??
+        (row.started_at.getTime() >= options.liveReadAt.getTime() ? row.started_at.getTime() : undefined);
+      return heardAt !== undefined && now < heardAt + options.heartbeatTimeoutMs;
+    }).length;
+    if (awaited === 0 || now >= deadline) return { running: awaited, abandoned: rows.length - awaited };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The site's activity attempts recorded as running. */
+export async function countRunningJobs(db: Db, subdomain: string): Promise<number> {
+  const row = await db
+    .selectFrom('job_tracking')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('subdomain', '=', subdomain)
+    .where('status', '=', 'running')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function attemptKey(workflowId: string, runId: string, activityId: string, attempt: number): string {
+  return `${workflowId}\0${runId}\0${activityId}\0${attempt}`;
 }
 
 function tablesToPurge(options: { deployments: boolean }): TrackingTable[] {

@@ -1,4 +1,6 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { optionalTsToDate } from '@temporalio/common/lib/time.js';
+import type { LiveAttempt } from '../progress/purge.js';
 import { siteSearchAttribute, stageSearchAttribute } from '../workflows/search-attributes.js';
 import { siteWorkflowId, type SiteStage, type TaskQueues } from '../workflows/types.js';
 
@@ -75,6 +77,35 @@ export async function openSiteWorkflows(client: Client, subdomain: string): Prom
   if (!run) return [];
   const children = await listWorkflows(client, `ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH ${quoted(`${run.workflowId}/`)}`);
   return [run, ...children.map(({ workflowId, runId, type }) => ({ workflowId, runId, type }))];
+}
+
+/** temporal.api.enums.v1.PendingActivityState's SCHEDULED (not yet taken by a worker); @temporalio/proto is CommonJS, its enums are not importable by name. */
+const PENDING_ACTIVITY_STATE_SCHEDULED = 1;
+
+/**
+ * The activity attempts the server holds as started in `workflows`, each with when it last heard
+ * from it (its last heartbeat, else its start): what `clerk purge` waits for after terminating.
+ * A workflow that closed meanwhile has none.
+ */
+export async function startedActivityAttempts(client: Client, workflows: OpenWorkflow[]): Promise<LiveAttempt[]> {
+  const attempts = await Promise.all(
+    workflows.map(async ({ workflowId, runId }) => {
+      let pending;
+      try {
+        pending = (await client.workflow.getHandle(workflowId, runId).describe()).raw.pendingActivities ?? [];
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return [];
+        throw error;
+      }
+      return pending.flatMap((activity) => {
+        const heardAt = optionalTsToDate(activity.lastHeartbeatTime) ?? optionalTsToDate(activity.lastStartedTime);
+        const scheduledOnly = activity.state === PENDING_ACTIVITY_STATE_SCHEDULED;
+        if (scheduledOnly || !heardAt || !activity.activityId) return [];
+        return [{ workflowId, runId, activityId: activity.activityId, attempt: activity.attempt ?? 1, heardAt }];
+      });
+    }),
+  );
+  return attempts.flat();
 }
 
 /**

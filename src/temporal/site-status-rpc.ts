@@ -229,8 +229,9 @@ class DirectSiteRuns implements SiteRunConnection {
     }
   }
 
-  /** The SDK's client, connected at the first call that needs it. */
+  /** The SDK's client, connected at the first call that needs it; never once closed (a call cut short by close() fails). */
   private viaSdk(): Promise<SiteRunConnection> {
+    if (this.closed) return Promise.reject(new Error('the connection to Temporal was closed'));
     this.sdk ??= connectSdkClient(this.config);
     return this.sdk;
   }

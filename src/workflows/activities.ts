@@ -1,6 +1,6 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping.js';
-import type { DeployActivities } from '../activities/deploy.js';
+import type { ArchiveFreshnessActivities, DeployActivities } from '../activities/deploy.js';
 import type { ExtractionActivities } from '../activities/extraction.js';
 import type { FetchActivities } from '../activities/fetch.js';
 import type { OcrActivities } from '../activities/ocr.js';
@@ -15,7 +15,8 @@ import type { TaskQueues } from './types.js';
  * next heartbeat, the others finish their step. So the run records its end after
  * the last write, and a later run never races a leftover one. Extraction alone is abandoned at
  * once (TRY_CANCEL, the default): it ignores cancellation, can run for an hour, and writes only
- * entities and an archive file, which the next run writes again.
+ * entities and an archive file, which the next run writes again. Local activities
+ * (`local`) wait for cancellation the same way.
  */
 export function activitiesFor(queues: TaskQueues) {
   const waitForStop = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
@@ -63,7 +64,27 @@ export function activitiesFor(queues: TaskQueues) {
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
+  // The site run's bookkeeping and its archive check as local activities (runs started since the
+  // `local-bookkeeping` patch): they run on the workflows worker inside the workflow task that calls
+  // them and are recorded as markers, with no activity task and no extra workflow task on the server.
+  // An unchanged site's run then costs the server one activity (fetchSite) and two workflow tasks
+  // instead of four and five, which is most of a nightly fleet refresh. Each attempt is short and
+  // bounded; a retry whose backoff would pass localRetryThreshold waits on a server timer instead
+  // of holding the workflow task open, so bookkeeping still retries without limit through an outage.
+  const localBookkeeping = proxyLocalActivities<BookkeepingActivities>({
+    cancellationType: waitForStop,
+    startToCloseTimeout: '30 seconds',
+    localRetryThreshold: '10 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
+  const localFreshness = proxyLocalActivities<ArchiveFreshnessActivities>({
+    cancellationType: waitForStop,
+    startToCloseTimeout: '1 minute',
+    localRetryThreshold: '10 seconds',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+  });
   // Activity proxies are Proxy objects: their members must be picked, not spread.
   const ocr = { readTextLayer: readText.readTextLayer, ocrPage: ocrPages.ocrPage };
-  return { bookkeeping, fetch, ocr, extraction, deploy };
+  const local = { bookkeeping: localBookkeeping, archiveIsCurrent: localFreshness.archiveIsCurrent };
+  return { bookkeeping, fetch, ocr, extraction, deploy, local };
 }

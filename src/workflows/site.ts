@@ -39,6 +39,12 @@ const DOCUMENTS_PER_LISTING = 200;
 /** The patch that lets a run keep a live archive that is already current (docs/WORKFLOW-CHANGES.md). */
 export const keepCurrentArchivePatch = 'keep-current-archive';
 
+/** The patch that runs the site run's bookkeeping and archive check as local activities (docs/WORKFLOW-CHANGES.md). */
+export const localBookkeepingPatch = 'local-bookkeeping';
+
+/** The bookkeeping a site run calls: scheduled activities on the workflows queue, or local ones. */
+type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
+
 /**
  * One run over one site: fetch its new documents; OCR every document in a child workflow each,
  * in a sliding window, and wait for all of them; then build the search-only archive (fast path)
@@ -59,8 +65,14 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   const reportsLive = patched(liveProgressPatch);
   // Runs started before the incremental re-run always extract and deploy (docs/WORKFLOW-CHANGES.md).
   const keepsCurrentArchive = patched(keepCurrentArchivePatch);
+  // Runs started before local bookkeeping schedule startRun, enterStage, listPendingDocuments,
+  // finishRun (and the rest) on the workflows queue and archiveIsCurrent on the deploy queue
+  // (docs/WORKFLOW-CHANGES.md).
+  const bookkeepsLocally = patched(localBookkeepingPatch);
   const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
-  const { bookkeeping, fetch, extraction, deploy } = activitiesFor(input.queues);
+  const { fetch, extraction, deploy, ...activities } = activitiesFor(input.queues);
+  const bookkeeping: SiteBookkeeping = bookkeepsLocally ? activities.local.bookkeeping : activities.bookkeeping;
+  const archiveIsCurrent = bookkeepsLocally ? activities.local.archiveIsCurrent : deploy.archiveIsCurrent;
   const { subdomain } = input;
   const status: SiteStatus = input.resume?.status ?? newStatus(subdomain);
   status.publications ??= { fast: null, full: null };
@@ -134,12 +146,12 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
       }
     }
 
-    if (!nothingToRead) await ocrEveryDocument(input, limits, status, reportsLive ? pagesInFlight : undefined);
+    if (!nothingToRead) await ocrEveryDocument(input, limits, status, bookkeeping, reportsLive ? pagesInFlight : undefined);
 
     // An unchanged site: the live archive was compiled from exactly these rows, so there is nothing
     // to extract, compile or publish. `--full` and failed-only retries always rebuild.
     if (keepsCurrentArchive && !input.full && !input.failedOnly) {
-      const live = await deploy.archiveIsCurrent({ subdomain });
+      const live = await archiveIsCurrent({ subdomain });
       if (live.current) {
         status.archiveKept = { version: live.version, reason: live.reason };
         status.branches = { fast: 'skipped', full: 'skipped' };
@@ -203,8 +215,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
  * in flight and continues as new from the last document started. With `pagesInFlight`, the
  * children report their pages as they go.
  */
-async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus, pagesInFlight?: PagesInFlight): Promise<void> {
-  const { bookkeeping } = activitiesFor(input.queues);
+async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus, bookkeeping: SiteBookkeeping, pagesInFlight?: PagesInFlight): Promise<void> {
   const { subdomain } = input;
   const window = new SlidingWindow(limits.documentsInFlight);
   let afterDocumentId = input.resume?.afterDocumentId ?? null;
@@ -221,7 +232,7 @@ async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, 
       afterDocumentId = documentId;
       await window.start(async () => {
         pagesInFlight?.open(documentId);
-        const outcome = await readDocument(input, limits, documentId, pagesInFlight !== undefined);
+        const outcome = await readDocument(input, limits, documentId, bookkeeping, pagesInFlight !== undefined);
         // The outcome replaces whatever the child reported: its pages are settled now.
         pagesInFlight?.close(documentId);
         addOutcome(status, outcome);
@@ -231,8 +242,7 @@ async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, 
   await window.drain();
 }
 
-async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string, reportsLive: boolean): Promise<DocumentOutcome> {
-  const { bookkeeping } = activitiesFor(input.queues);
+async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string, bookkeeping: SiteBookkeeping, reportsLive: boolean): Promise<DocumentOutcome> {
   const { subdomain } = input;
   try {
     return await executeChild(documentWorkflow, {

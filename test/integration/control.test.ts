@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,7 @@ import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import { siteWorkflowId, taskQueuesWithPrefix } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
-import { runClerk, type CliResult } from '../support/cli.js';
+import { clerkBin, runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { waitFor } from '../support/ocr-run.js';
 import { writeScannedSite } from '../support/scanned-site.js';
@@ -300,6 +300,17 @@ describe('clerk cancel in the middle of OCR', () => {
     expect(fs.readdirSync(activityTmpDir)).toEqual([]);
     expect(await harness.db.selectFrom('pages').selectAll().where('document_id', '=', documentId).executeTakeFirstOrThrow()).toEqual(pageBefore);
     expect(await harness.store.exists(pageTextKey(identity, 1))).toBe(false);
+    // Its job_tracking row says the attempt was cancelled, not that it failed.
+    const attempts = await harness.db.selectFrom('job_tracking').select(['status', 'error']).where('workflow_id', '=', 'cancel-probe').execute();
+    expect(attempts.map((a) => a.status)).toEqual(['cancelled']);
+  });
+
+  it("records the run's activities that the cancellation stopped as cancelled in job_tracking, none as failed", async () => {
+    // Every attempt of the site so far is the first run's (its document children's included): the next test runs it again.
+    const attempts = await harness.db.selectFrom('job_tracking').select(['job_type', 'status', 'error']).where('subdomain', '=', SCANNED).execute();
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.filter((a) => a.status === 'failed')).toEqual([]);
+    expect(attempts.filter((a) => !['succeeded', 'cancelled'].includes(a.status))).toEqual([]);
   });
 
   it('lets a later enqueue read the rest, each page exactly once, with exact final counts', async () => {
@@ -390,11 +401,22 @@ describe('clerk purge', () => {
     expect(dryRun.plan.workflows[0]).toMatchObject({ workflowId: run.workflowId, type: 'siteWorkflow' });
     expect(dryRun.plan.workflows.filter((w) => w.type === 'documentWorkflow').length).toBeGreaterThan(0);
 
-    const purged = json<{ plan: { workflows: { workflowId: string; type: string }[] }; purged: { terminated: { workflowId: string; runId: string }; activitiesStillRunning: number } }>(
+    // An attempt whose worker died mid-activity stays marked running for ever: purge must not wait on it.
+    const deadSince = new Date(Date.now() - 10 * 60_000);
+    await harness.db
+      .insertInto('job_tracking')
+      .values({
+        job_id: `${run.workflowId}/dead-worker/1#1`, subdomain: RUNNING, job_type: 'ocrPage', stage: 'ocr', workflow_id: children[0]!, run_id: 'a-run-of-a-dead-worker',
+        activity_id: '1', attempt: 1, task_queue: 'ocr', host: 'gone', status: 'running', started_at: deadSince, created_at: deadSince,
+      })
+      .execute();
+
+    const purged = json<{ plan: { workflows: { workflowId: string; type: string }[] }; purged: { terminated: { workflowId: string; runId: string }; activitiesStillRunning: number; activitiesAbandoned: number } }>(
       await clerk('purge', RUNNING, '--files', '--yes', '--json'),
     );
     expect(purged.purged.terminated).toMatchObject({ workflowId: run.workflowId, runId: run.runId });
     expect(purged.purged.activitiesStillRunning).toBe(0);
+    expect(purged.purged.activitiesAbandoned).toBe(1);
     expect((await harness.client.workflow.getHandle(run.workflowId, run.runId).describe()).status.name).toBe('TERMINATED');
     // The children still open when the site run was terminated closed with it (parent close policy TERMINATE).
     const openChildren = purged.plan.workflows.filter((w) => w.type === 'documentWorkflow').map((w) => w.workflowId);
@@ -482,7 +504,24 @@ describe('clerk purge-queue', () => {
     expect((await progressRow(IN_FETCH))?.current_stage).toBe('cancelled');
     const jobs = await harness.db.selectFrom('job_tracking').select(['job_type', 'status']).where('subdomain', '=', IN_FETCH).execute();
     expect(jobs.filter((j) => j.status === 'running')).toEqual([]);
-    expect(jobs.filter((j) => j.job_type === 'fetchSite').map((j) => j.status)).toEqual(['failed']);
+    // The fetch the cancellation stopped is recorded as cancelled, not failed.
+    expect(jobs.filter((j) => j.job_type === 'fetchSite').map((j) => j.status)).toEqual(['cancelled']);
+  });
+
+  it('`clerk cancel` in a terminal shows a bar of the in-flight activities stopping while it waits, then what it cancelled', async () => {
+    const again = await enqueueSite(harness.client, harness.config, IN_FETCH);
+    await waitFor(async () => (await harness.db.selectFrom('job_tracking').select('job_id').where('run_id', '=', again.runId).where('status', '=', 'running').execute()).length > 0, 'the fetch running');
+    // `script` gives the CLI a terminal (a pseudo-terminal), as an operator's shell would.
+    const shown = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(clerkBin)} cancel ${IN_FETCH}`, '/dev/null'], { env: { ...process.env, ...harness.env } }, (error, stdout) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout }),
+      );
+    });
+    expect(shown.code, shown.output).toBe(0);
+    expect(shown.output).toMatch(new RegExp(`${IN_FETCH.replace('.', '\\.')} \\[[^\\]]*\\] 0/1 activities stopped \\| fetch`));
+    expect(shown.output).toMatch(new RegExp(`${IN_FETCH.replace('.', '\\.')} \\[[^\\]]*\\] 1/1 activities stopped`));
+    expect(shown.output).toContain(`${IN_FETCH}: cancelled (run ${again.runId})`);
+    expect((await harness.db.selectFrom('job_tracking').select('status').where('run_id', '=', again.runId).where('job_type', '=', 'fetchSite').execute()).map((j) => j.status)).toEqual(['cancelled']);
   });
 
   afterAll(async () => {

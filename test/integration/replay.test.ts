@@ -6,6 +6,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { liveProgressPatch } from '../../src/workflows/document.js';
+import { localBookkeepingPatch } from '../../src/workflows/site.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -38,6 +39,12 @@ function readFixture(name: string): HistoryFixture {
 
 function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void> {
   return Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(fixture.history), fixture.workflowId);
+}
+
+/** The activity types a history schedules on a task queue (local activities are markers, not these), in order. */
+function scheduledActivities(fixture: HistoryFixture): string[] {
+  const events = (fixture.history as { events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] }).events ?? [];
+  return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
 }
 
 /** The patch ids a history's markers record (core writes one `core_patch` marker per patched() that took the new branch). */
@@ -85,6 +92,26 @@ describe('replaying recorded workflow histories against the current workflow cod
     },
   );
 
+  it('covers both branches of the local-bookkeeping patch: the current site runs schedule no bookkeeping activity, the ones recorded before it do', () => {
+    const siteRuns = (folder: string) =>
+      files.filter((name) => (folder ? name.startsWith(`${folder}/`) : !name.includes('/'))).map(readFixture).filter((f) => f.workflowType === 'siteWorkflow');
+    const current = siteRuns('');
+    const before = siteRuns(`before-${localBookkeepingPatch}`);
+    expect(current.length).toBeGreaterThan(0);
+    expect(before.length).toBe(current.length);
+    const siteRunActivities = new Set(['startRun', 'enterStage', 'listPendingDocuments', 'finishRun', 'markDocumentFailed', 'finishDocument', 'archiveIsCurrent']);
+    for (const fixture of current) {
+      expect(patchesIn(fixture), fixture.workflowId).toContain(localBookkeepingPatch);
+      expect(scheduledActivities(fixture).filter((type) => siteRunActivities.has(type)), fixture.workflowId).toEqual([]);
+    }
+    for (const fixture of before) {
+      expect(patchesIn(fixture), fixture.workflowId).not.toContain(localBookkeepingPatch);
+      expect(scheduledActivities(fixture).filter((type) => siteRunActivities.has(type)).length, fixture.workflowId).toBeGreaterThan(0);
+    }
+    // An unchanged site's run: its fetch is the one activity task left.
+    expect(scheduledActivities(readFixture('unchanged-rerun.siteWorkflow.json'))).toEqual(['fetchSite']);
+  });
+
   it.each(files)('replays %s without a determinism error', async (name) => {
     const fixture = readFixture(name);
     expect(fixture.events).toBeGreaterThan(0);
@@ -107,7 +134,8 @@ describe('the replay guard', () => {
     );
     expect(error).toBeInstanceOf(DeterminismViolationError);
     // Core names both sides of the mismatch: the recorded activity and the one the code asked for.
-    expect((error as Error).message).toContain("Activity type of scheduled event 'startRun' does not match activity type of activity command 'enterStage'");
+    // (Since the local-bookkeeping patch both are local activities: core compares their markers the same way.)
+    expect((error as Error).message).toContain("Activity type of recorded marker 'startRun' does not match activity type of local activity command 'enterStage'");
   });
 
   it('still replays the workflows that the change left alone', async () => {

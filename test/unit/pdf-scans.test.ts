@@ -9,7 +9,7 @@ import { parsePgm } from '../../src/ocr/page-image.js';
 import { planPageImage } from '../../src/ocr/resolution.js';
 import { PermanentPdfError } from '../../src/pdf/errors.js';
 import { launchDirectly, runLaunched } from '../../src/pdf/launcher.js';
-import { extractScanToPgm, pnmToGray } from '../../src/pdf/scan-image.js';
+import { extractScanToPgm, pnmToGray, readPnmAsGray } from '../../src/pdf/scan-image.js';
 import { readTextLayer } from '../../src/pdf/text-layer.js';
 
 const hasPoppler = spawnSync('pdfimages', ['-v']).status === 0;
@@ -75,9 +75,11 @@ describe.skipIf(!hasPoppler)('finding scans in the text-layer pass', () => {
 describe.skipIf(!hasPoppler)('extractScanToPgm', () => {
   it("writes the scan's own pixels as a grayscale PGM, unresampled", async () => {
     const outPath = file('scan-1.pgm');
-    expect(await extractScanToPgm(file('scans.pdf'), 1, { timeoutMs: 60_000, outPath })).toBe(true);
+    const returned = await extractScanToPgm(file('scans.pdf'), 1, { timeoutMs: 60_000, outPath });
 
     const image = parsePgm(await fs.promises.readFile(outPath));
+    // The image handed back is the one written, so the caller need not read it again.
+    expect(returned).toEqual(image);
     expect([image.width, image.height]).toEqual([816, 1056]);
     for (const [x, y] of [[0, 0], [400, 300], [815, 1055], [100, 540]] as const) {
       expect(Math.abs(image.pixels[y * 816 + x]! - card.luma(x, y))).toBeLessThanOrEqual(1);
@@ -136,6 +138,38 @@ describe('pnmToGray', () => {
     expect([...parsePgm(pnmToGray(pbm)!).pixels]).toEqual([0, 255, 0, 255, 255, 255, 255, 255, 255, 0]);
     expect(pnmToGray(Buffer.from('P3\n1 1\n255\n0 0 0\n'))).toBeUndefined();
   });
+
+  it('reads a file a few rows at a time to the same image as reading it whole, of every kind', async () => {
+    // 1,500 x 300 colour pixels: 1.35 MB, so the rows arrive in several reads.
+    const width = 1500;
+    const height = 300;
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 7919) % 251;
+    const bits = Buffer.alloc(Math.ceil(width / 8) * height);
+    for (let i = 0; i < bits.length; i++) bits[i] = (i * 31) % 256;
+    const images = {
+      ppm: Buffer.concat([Buffer.from(`P6\n${width} ${height}\n255\n`), rgb]),
+      pgm: Buffer.concat([Buffer.from(`P5\n# gray\n${width} ${height}\n255\n`), rgb.subarray(0, width * height)]),
+      pbm: Buffer.concat([Buffer.from(`P4\n${width} ${height}\n`), bits]),
+    };
+    for (const [name, bytes] of Object.entries(images)) {
+      const onDisk = file(`rows.${name}`);
+      fs.writeFileSync(onDisk, bytes);
+      const read = await readPnmAsGray(onDisk);
+      expect(read, name).toEqual(pnmToGray(bytes));
+      expect(parsePgm(read!)).toMatchObject({ width, height });
+    }
+    fs.writeFileSync(file('truncated.ppm'), images.ppm.subarray(0, images.ppm.length - 10));
+    expect(await readPnmAsGray(file('truncated.ppm'))).toBeUndefined();
+    fs.writeFileSync(file('plain.ppm'), 'P3\n1 1\n255\n0 0 0\n');
+    expect(await readPnmAsGray(file('plain.ppm'))).toBeUndefined();
+  });
+
+  it('passes gray through as it is and refuses a truncated image', () => {
+    const pgm = Buffer.concat([Buffer.from('P5\n3 1\n255\n'), Buffer.from([0, 128, 255])]);
+    expect(pnmToGray(pgm)).toEqual(pgm);
+    expect(pnmToGray(Buffer.concat([Buffer.from('P6\n2 1\n255\n'), Buffer.from([1, 2, 3, 4, 5])]))).toBeUndefined();
+  });
 });
 
 describe('runLaunched', () => {
@@ -144,6 +178,14 @@ describe('runLaunched', () => {
 
     expect(outcome).toMatchObject({ exitCode: 3, signal: null, timedOut: false, stdout: 'out\n' });
     expect(outcome.stderr).toContain('err');
+  });
+
+  it('runs the process at the niceness asked for (tesseract runs below the worker), and at normal priority otherwise', async () => {
+    // `nice` prints its own niceness; the short sleep lets the priority land first.
+    const niced = await runLaunched('sh', ['-c', 'sleep 0.2; nice'], { timeoutMs: 60_000, captureStdout: true, niceness: 10 });
+    const plain = await runLaunched('sh', ['-c', 'sleep 0.2; nice'], { timeoutMs: 60_000, captureStdout: true });
+
+    expect(Number(niced.stdout) - Number(plain.stdout)).toBe(10);
   });
 
   it('passes a crash through as the signal that killed the process', async () => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connect.js';
+import { countRunningJobs } from '../../progress/purge.js';
 import { readProgress } from '../../progress/site-progress.js';
 import { getSite } from '../../sites/repository.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
@@ -69,6 +70,11 @@ export function cancelCommand(): Command {
 export async function cancelSiteRuns(client: Client, db: Db, subdomains: string[], options: { wait: boolean; print: boolean }): Promise<Cancellation[]> {
   const requests = [];
   for (const subdomain of subdomains) requests.push({ subdomain, request: await requestCancellation(client, subdomain) });
+  // Every run is waited for at once; in a terminal, a bar per run shows its in-flight activities stopping meanwhile.
+  const closing = new Map<string, Promise<string>>();
+  for (const { subdomain, request } of requests) if (options.wait && request.state === 'requested') closing.set(subdomain, waitUntilClosed(client, request.run.workflowId));
+  for (const closed of closing.values()) closed.catch(() => {}); // awaited below
+  if (options.print && process.stderr.isTTY && closing.size > 0) await showStopping(db, closing);
   const cancellations: Cancellation[] = [];
   for (const { subdomain, request } of requests) {
     let cancellation: Cancellation;
@@ -77,7 +83,7 @@ export async function cancelSiteRuns(client: Client, db: Db, subdomains: string[
     } else if (!options.wait) {
       cancellation = { subdomain, outcome: 'requested', ...request.run, workflowStatus: null, ...(await leftover(db, subdomain)) };
     } else {
-      const workflowStatus = await waitUntilClosed(client, request.run.workflowId);
+      const workflowStatus = await closing.get(subdomain)!;
       const outcome = workflowStatus === 'CANCELLED' || workflowStatus === 'CANCELED' ? 'cancelled' : 'closed';
       cancellation = { subdomain, outcome, workflowId: request.run.workflowId, runId: request.run.runId, workflowStatus, ...(await leftover(db, subdomain)) };
     }
@@ -85,6 +91,42 @@ export async function cancelSiteRuns(client: Client, db: Db, subdomains: string[
     cancellations.push(cancellation);
   }
   return cancellations;
+}
+
+/**
+ * Until every run in `closing` has closed, a bar per site on stderr: its activity attempts that were
+ * running when the wait began and have stopped since (each at its next heartbeat), and its stage.
+ * A long wait is a run whose pages are still being read: this shows them finishing.
+ */
+async function showStopping(db: Db, closing: Map<string, Promise<string>>): Promise<void> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bars = new cliProgress.MultiBar(
+    // Short enough for an 80-column terminal, where cli-progress cuts a longer line.
+    { format: '{site} [{bar}] {value}/{total} activities stopped | {stage}', barsize: 20, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  const sites = await Promise.all(
+    [...closing].map(async ([subdomain, closed]) => {
+      const inFlight = await countRunningJobs(db, subdomain);
+      const stage = (await readProgress(db, subdomain))?.current_stage ?? 'unknown';
+      let done = false;
+      void closed.finally(() => (done = true)).catch(() => {});
+      return { subdomain, inFlight, done: () => done, bar: bars.create(Math.max(inFlight, 1), 0, { site: subdomain, stage }) };
+    }),
+  );
+  try {
+    for (;;) {
+      for (const site of sites) {
+        const stage = (await readProgress(db, site.subdomain))?.current_stage ?? 'unknown';
+        const stopped = site.done() ? Math.max(site.inFlight, 1) : Math.max(0, site.inFlight - (await countRunningJobs(db, site.subdomain)));
+        site.bar.update(stopped, { site: site.subdomain, stage });
+      }
+      if (sites.every((site) => site.done())) return;
+      await Promise.race([Promise.allSettled(closing.values()), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    }
+  } finally {
+    bars.stop();
+  }
 }
 
 /** `--dry-run`: each site's running run, as `cancel` would find it, cancelling nothing. */

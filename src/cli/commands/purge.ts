@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import { removeSiteDeployment, siteDeployFiles } from '../../deploy/versions.js';
 import { siteDeployDir } from '../../deploy/layout.js';
 import { storeSitePrefix } from '../../deploy/store-publish.js';
-import { countTrackingRows, deleteTrackingRows, waitForRunningJobs, type TrackingRowCounts } from '../../progress/purge.js';
+import { countRunningJobs, countTrackingRows, deleteTrackingRows, waitForRunningJobs, type TrackingRowCounts } from '../../progress/purge.js';
 import { getSite } from '../../sites/repository.js';
 import { parseSubdomain } from '../../sites/subdomain.js';
 import { openDocumentStore } from '../../storage/open.js';
-import { openSiteWorkflows, terminateSiteRun, type OpenWorkflow } from '../../temporal/control.js';
+import { openSiteWorkflows, startedActivityAttempts, terminateSiteRun, type OpenWorkflow } from '../../temporal/control.js';
 import { config, confirm, printJson, withClient, withDb } from '../context.js';
 
 interface PurgeOptions {
@@ -18,6 +18,9 @@ interface PurgeOptions {
 
 /** Long enough for an activity of the terminated run to reach its next heartbeat and stop. */
 const SETTLE_TIMEOUT_MS = 45_000;
+
+/** The longest heartbeat timeout of clerk's activities (src/workflows/activities.ts): an attempt not heard from for longer is dead. */
+const HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /** The site's files `--files` deletes: its stored documents, texts and archives, and its deploy folder. */
 interface FilesPlan {
@@ -68,21 +71,28 @@ export function purgeCommand(): Command {
           if (options.dryRun) return { plan, purged: null };
           if (!options.json) printPlan(plan, false);
           await confirm(`Purge ${subdomain} as listed above?`, options);
+          // What the server holds as running, read before the run is stopped (a closed run lists none).
+          const liveReadAt = new Date();
+          const live = await startedActivityAttempts(client, plan.workflows);
           const terminated = await terminateSiteRun(client, subdomain, 'clerk purge');
-          // Activities of the terminated run may write until they notice: let them stop first.
-          const stillRunning = terminated ? await waitForRunningJobs(db, subdomain, SETTLE_TIMEOUT_MS) : 0;
+          // Activities of the terminated run may write until they notice: let them stop first. Rows
+          // of attempts no longer alive (a dead worker's) are abandoned, not waited for.
+          const settled = terminated
+            ? await waitForRunningJobs(db, subdomain, { timeoutMs: SETTLE_TIMEOUT_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, live, liveReadAt })
+            : { running: 0, abandoned: await countRunningJobs(db, subdomain) };
           const rows = await deleteTrackingRows(db, subdomain, { deployments: withFiles });
           const files = withFiles
             ? { storage: await removeStored(), deploy: await removeSiteDeployment(config().deployDir, subdomain) }
             : null;
-          return { plan, purged: { terminated: terminated ?? null, activitiesStillRunning: stillRunning, rows, files } };
+          return { plan, purged: { terminated: terminated ?? null, activitiesStillRunning: settled.running, activitiesAbandoned: settled.abandoned, rows, files } };
         });
       });
       if (options.json) return printJson({ dryRun: options.dryRun ?? false, ...result });
       if (!result.purged) return printPlan(result.plan, true);
       const { purged } = result;
       if (purged.terminated) console.log(`terminated ${purged.terminated.workflowId} (run ${purged.terminated.runId}) and its children`);
-      if (purged.activitiesStillRunning > 0) console.log(`  ${purged.activitiesStillRunning} activity attempt(s) still marked running (a dead worker's, or one yet to notice)`);
+      if (purged.activitiesStillRunning > 0) console.log(`  ${purged.activitiesStillRunning} activity attempt(s) still running after ${SETTLE_TIMEOUT_MS / 1000} s (yet to notice)`);
+      if (purged.activitiesAbandoned > 0) console.log(`  ${purged.activitiesAbandoned} activity attempt(s) marked running whose worker is gone (not heard from within the heartbeat timeout): not waited for`);
       console.log(`deleted rows: ${formatRows(purged.rows)}`);
       if (purged.files) console.log(`deleted files: ${purged.files.storage} stored, ${purged.files.deploy} deployed`);
       console.log(`${subdomain} is still registered; \`clerk enqueue ${subdomain}\` runs it from scratch`);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import cliProgress from 'cli-progress';
+import type cliProgressModule from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connect.js';
 import { listFailures, type FailureExample, type FailureGroup, type FailureTotals } from '../../progress/failures.js';
@@ -48,7 +48,7 @@ async function fleetStatus(options: StatusOptions): Promise<void> {
         const report = await read();
         return options.json ? printJson(report) : printFleet(report);
       }
-      const screen = options.json ? undefined : new FleetBars();
+      const screen = options.json ? undefined : new FleetBars(await loadCliProgress());
       try {
         for (;;) {
           const report = await read();
@@ -74,24 +74,33 @@ async function siteStatus(subdomain: string, options: StatusOptions): Promise<vo
   siteRuns.catch(() => {}); // awaited below, where a failure is reported
   let final: SiteStatusReport;
   try {
-    final = await withDb(async (db) => {
-      await requireSite(db, subdomain);
-      const runs = await (await siteRuns).connected();
-      if (!options.watch) return siteStatusReport(runs, db, config(), subdomain);
-      const bar = options.json || !process.stderr.isTTY ? undefined : new SiteBar();
-      try {
-        for (;;) {
-          const report = await siteStatusReport(runs, db, config(), subdomain);
-          if (options.json) printJsonLine(report);
-          else if (bar) bar.draw(report);
-          else console.log(watchLine(report));
-          if (report.workflowStatus !== 'RUNNING') return report;
-          await sleep(options.interval);
+    final = await withDb(
+      async (db) => {
+        // The first report is asked for at once, while the site's registration is checked, so
+        // Temporal's answers come in while Postgres answers; an unregistered site is still reported
+        // as such, and its report, if any, dropped.
+        const runs = siteRuns.then((pending) => pending.connected());
+        const firstReport = runs.then((connected) => siteStatusReport(connected, db, config(), subdomain));
+        firstReport.catch(() => {}); // awaited below, once the site is known
+        await requireSite(db, subdomain);
+        if (!options.watch) return firstReport;
+        const bar = options.json || !process.stderr.isTTY ? undefined : new SiteBar(await loadCliProgress());
+        try {
+          for (let redraw = 0; ; redraw++) {
+            const report = redraw === 0 ? await firstReport : await siteStatusReport(await runs, db, config(), subdomain);
+            if (options.json) printJsonLine(report);
+            else if (bar) bar.draw(report);
+            else console.log(watchLine(report));
+            if (report.workflowStatus !== 'RUNNING') return report;
+            await sleep(options.interval);
+          }
+        } finally {
+          bar?.stop();
         }
-      } finally {
-        bar?.stop();
-      }
-    });
+      },
+      // Its queries are small and few: one connection answers them sooner than two are made.
+      { connections: 1 },
+    );
   } finally {
     await (await siteRuns.catch(() => undefined))?.close();
   }
@@ -211,12 +220,23 @@ function watchLine(report: SiteReport): string {
   return `${new Date().toISOString()} ${report.subdomain}: ${report.stage}${stage}, pages ${report.pages.done} done, ${report.pages.failed} failed of ${report.pages.total} (workflow ${report.workflowStatus ?? 'never started'})`;
 }
 
+type CliProgress = typeof cliProgressModule;
+
+/** The progress bars' package, loaded only by --watch: a plain `clerk status` does not wait for it. */
+async function loadCliProgress(): Promise<CliProgress> {
+  return (await import('cli-progress')).default;
+}
+
 const BAR_FORMAT = '{site} [{bar}] {value}/{total} {stage} | pages {pagesDone} done, {pagesFailed} failed of {pagesTotal}';
 
 /** One site's bar, as `clerk enqueue --wait` draws it. */
 class SiteBar {
-  private readonly bar = new cliProgress.SingleBar({ format: BAR_FORMAT, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  private readonly bar: cliProgressModule.SingleBar;
   private started = false;
+
+  constructor(cliProgress: CliProgress) {
+    this.bar = new cliProgress.SingleBar({ format: BAR_FORMAT, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  }
 
   draw(report: SiteReport): void {
     const total = Math.max(report.progress?.stage_total ?? 1, 1);
@@ -239,11 +259,13 @@ class SiteBar {
  * bar stays once its run ends, showing how it ended; bars of sites that start later are added.
  */
 class FleetBars {
-  private readonly bars: cliProgress.MultiBar | undefined = process.stderr.isTTY
-    ? new cliProgress.MultiBar({ format: BAR_FORMAT, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
-    : undefined;
-  private readonly queueLines = new Map<string, cliProgress.SingleBar>();
-  private readonly siteBars = new Map<string, cliProgress.SingleBar>();
+  private readonly bars: cliProgressModule.MultiBar | undefined;
+  private readonly queueLines = new Map<string, cliProgressModule.SingleBar>();
+  private readonly siteBars = new Map<string, cliProgressModule.SingleBar>();
+
+  constructor(cliProgress: CliProgress) {
+    this.bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: BAR_FORMAT, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : undefined;
+  }
 
   draw(report: FleetReport): void {
     if (!this.bars) {
