@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type ClerkConfig } from '../config/index.js';
+import { freePort } from './probes.js';
 
 /**
  * The MinIO server clerk's tests and dev stack use as an S3-compatible store. The Go module proxy
@@ -157,14 +157,3 @@ async function createBucket(target: { endpoint: string; accessKeyId: string; sec
   }
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -15,3 +15,15 @@ export async function isTemporalReachable(address: string, timeoutMs = 1_000): P
     socket.once('error', () => done(false));
   });
 }
+
+/** A loopback (or `host`) port nothing listens on right now: bound by the OS, then released. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
@@ -12,6 +11,7 @@ import type { SiteStatus } from '../../src/workflows/types.js';
 import { expectExactAccounting } from '../support/accounting.js';
 import { serveChaosSite } from '../support/chaos.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { freePort } from '../../src/dev/probes.js';
 
 const SITE = 'temporal-restart.ca';
 
@@ -72,12 +72,3 @@ async function waitForOcr(harness: Harness): Promise<void> {
   throw new Error('OCR never started');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
-}

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { HealthReport } from '../../src/ops/health.js';
 import { taskQueuesWithPrefix } from '../../src/workflows/types.js';
 import { runClerk, type CliResult } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { freePort } from '../../src/dev/probes.js';
 
 const queueChecks = ['queue:workflows', 'queue:fetch', 'queue:ocr', 'queue:extraction', 'queue:deploy'];
 
@@ -34,17 +34,6 @@ function notOk(report: HealthReport): string[] {
   return report.checks.filter((c) => c.status !== 'ok').map((c) => c.name);
 }
 
-/** A loopback port nothing listens on: bound by the OS, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Workers register as pollers with their first poll request, a moment after they start. */
 async function untilEveryQueueHasPollers(): Promise<void> {
@@ -199,7 +188,7 @@ describe('clerk health, through the real CLI', () => {
   });
 
   it('is down (exit 2) when Postgres is unreachable, with Temporal still checked', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { code, report } = await health([], { DATABASE_URL: `postgres://clerk@127.0.0.1:${port}/clerk` });
     expect(code).toBe(2);
     expect(report.status).toBe('down');
@@ -213,7 +202,7 @@ describe('clerk health, through the real CLI', () => {
   });
 
   it('is down (exit 2) when Temporal is unreachable, with Postgres still checked', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { code, report } = await health([], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
     expect(code).toBe(2);
     expect(report.status).toBe('down');
