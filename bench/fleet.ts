@@ -16,6 +16,7 @@ import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, type BenchStack } from './support/bench-stack.js';
 import { cachedCorpus, removeAtExit, withCleanup, type Corpus, type CorpusDocument } from './support/corpus.js';
 import { round } from './support/metrics.js';
+import { cpuSecondsOfTree, postmasterPid, snapshotCpu } from './support/process-cpu.js';
 
 /** Each site: two born-digital documents of two pages, as most small councils post. */
 const TEXT_DOCUMENTS_PER_SITE = 2;
@@ -46,6 +47,8 @@ interface RefreshRound {
   peakWorkflowsInFlight: number | null;
   counts: FleetRefreshCounts | null;
   failedSites: string[];
+  /** CPU seconds by process during the refresh (this process runs both sides' workers). */
+  cpuSeconds?: Record<string, number>;
 }
 
 /**
@@ -96,6 +99,7 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
     const firstProblems = await checkFleet(stack.db, sites, 'first runs');
     if (firstProblems.length > 0) throw new Error(firstProblems.join('; '));
 
+    const postgres = await postmasterPid(path.join(stack.root, 'postgres'));
     const rounds: RefreshRound[] = [];
     const problems: string[] = [];
     let nextScan = 0;
@@ -104,8 +108,10 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
       const changed = sites.filter((_, i) => i % Math.round(1 / CHANGED_FRACTION) === index).slice(0, changedPerRound);
       for (const site of changed) await addScannedDocument(site, scanned, scanned.documents[nextScan++]!);
       log(`fleet: refresh ${index + 1} by ${side}, ${changed.length} sites with a new document`);
+      const cpuBefore = await snapshotCpu();
       const round = side === 'clerk' ? await refreshWithClerk(stack, changed) : await refreshWithPeer(stack, redis.url, sites, changed);
-      log(`fleet: refresh ${index + 1} by ${side}: ${round.wallSeconds.toFixed(1)} s, ${round.ocrCalls} OCR calls`);
+      round.cpuSeconds = cpuSecondsOfTree(cpuBefore, await snapshotCpu(), process.pid, 'workers (this process)', postgres ? [postgres] : []);
+      log(`fleet: refresh ${index + 1} by ${side}: ${round.wallSeconds.toFixed(1)} s, ${round.ocrCalls} OCR calls, CPU s ${JSON.stringify(round.cpuSeconds)}`);
       rounds.push(round);
       problems.push(...round.failedSites.slice(0, 5).map((s) => `refresh ${index + 1} (${side}): ${s} did not complete`));
       if (round.ocrCalls !== changed.length) problems.push(`refresh ${index + 1} (${side}): ${round.ocrCalls} OCR calls; ${changed.length} new one-page scans`);
@@ -132,6 +138,10 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
       metrics[`${key}.extractionCalls`] = r.extractionCalls;
       metrics[`${key}.deployCalls`] = r.deployCalls;
       metrics[`${key}.peakWorkflowsInFlight`] = r.peakWorkflowsInFlight;
+      // Milliseconds of CPU per site, by process: where each side's time goes on the shared cores.
+      for (const [name, seconds] of Object.entries(r.cpuSeconds ?? {})) {
+        if (seconds >= 0.05 * r.wallSeconds) metrics[`${key}.cpuMsPerSite.${name}`] = round((seconds * 1000) / siteCount, 1);
+      }
     }
     return {
       benchmark: 'fleet',
@@ -153,6 +163,7 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
         'each refresh: 5% of the sites (different ones each time) have one new one-page scan; the rest are unchanged since their last run',
         'calls are job_tracking rows started during the refresh; extractionCalls counts extractEntities and compileArchive, deployCalls deployArchive',
         'peakWorkflowsInFlight: running workflows in Temporal (site runs, document children, the fleet refresh), sampled every second; null for the peer, which has no workflows',
+        'cpuMsPerSite.<process>: CPU milliseconds per site during the refresh, by process (this process runs the workers of both sides; temporal is the dev server; redis-server the peer\'s); processes under 5% of a core left out',
         ...problems,
       ],
     };

@@ -84,8 +84,8 @@ const scenarios: Scenario[] = [
     writeSite: (dir, subdomain) => writeBadCorpusSite(dir, { subdomain, largePageCount: 40 }),
     pick: (histories) => ({
       siteWorkflow: only(histories, 'siteWorkflow'),
-      'documentWorkflow-failed': smallest(histories, 'documentWorkflow', (h) => schedules(h, 'markDocumentFailed')),
-      'documentWorkflow-page-failed': smallest(histories, 'documentWorkflow', (h) => schedules(h, 'markPageFailed')),
+      'documentWorkflow-failed': smallest(histories, 'documentWorkflow', (h) => calls(h, 'markDocumentFailed')),
+      'documentWorkflow-page-failed': smallest(histories, 'documentWorkflow', (h) => calls(h, 'markPageFailed')),
     }),
     required: ['siteWorkflow', 'documentWorkflow-failed'],
   },
@@ -259,6 +259,18 @@ function smallest(histories: WorkflowHistory[], type: string, filter: (h: Workfl
 
 function schedules(h: WorkflowHistory, activityType: string): boolean {
   return (h.history.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+}
+
+/** Whether the history runs the activity, scheduled or local (a `core_local_activity` marker names its type in its data). */
+function calls(h: WorkflowHistory, activityType: string): boolean {
+  if (schedules(h, activityType)) return true;
+  return (h.history.events ?? []).some((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') return false;
+    const data = marker.details?.['data']?.payloads?.[0]?.data;
+    if (!data) return false;
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type === activityType;
+  });
 }
 
 function endsCancelled(h: WorkflowHistory): boolean {

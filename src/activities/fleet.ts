@@ -16,6 +16,7 @@ export const FLEET_REFRESH_PRIORITY: Priority = 'low';
  */
 export function createFleetActivities(deps: ActivityDeps) {
   const { db, config } = deps;
+  const askedOfTemporal = new TemporalLookups();
   return {
     /** Every registered site, oldest last successful run first; sites never run successfully first. */
     async listSitesOldestFirst(_input: Record<string, never>): Promise<string[]> {
@@ -59,9 +60,9 @@ export function createFleetActivities(deps: ActivityDeps) {
 
     /**
      * Those of the given sites still in a run. A site's run has closed when its progress row
-     * records an end since it was enqueued (one query for them all); the ones that do not are
-     * asked of Temporal every tenth look (their latest run: a run terminated by an operator never
-     * records its end). With `atMost`, it looks again every second, heartbeating, until no more
+     * records an end since it was enqueued (one query for them all); a site that has not after a
+     * few seconds is asked of Temporal, its latest run, at most every 10 s (a run terminated by an
+     * operator never records its end). With `atMost`, it looks again every quarter second, heartbeating, until no more
      * than that many are open or `waitMs` (at most a minute) has passed: the waiting happens here,
      * so the refresh's history gets one activity per wait, not a timer per look.
      */
@@ -71,12 +72,13 @@ export function createFleetActivities(deps: ActivityDeps) {
       try {
         const deadline = Date.now() + Math.min(input.waitMs ?? 0, MAX_WAIT_FOR_SITES_MS);
         let open = input.sites;
-        for (let look = 0; ; look++) {
+        for (;;) {
           open = await sitesWithoutRecordedEnd(db, open);
-          if (open.length > 0 && look % ASK_TEMPORAL_EVERY_LOOKS === 0) {
+          const due = askedOfTemporal.due(open, Date.now());
+          if (due.length > 0) {
             client ??= await connectClient(config);
-            const running = new Set(await openSiteRuns(client, open.map((site) => site.subdomain)));
-            open = open.filter((site) => running.has(site.subdomain));
+            const running = new Set(await openSiteRuns(client, due.map((site) => site.subdomain)));
+            open = open.filter((site) => !due.includes(site) || running.has(site.subdomain));
           }
           if (input.atMost === undefined || open.length <= input.atMost || Date.now() >= deadline) return open;
           context.heartbeat();
@@ -98,8 +100,33 @@ export interface SiteInFlight {
 }
 
 const MAX_WAIT_FOR_SITES_MS = 60_000;
-const SITES_LOOK_EVERY_MS = 1_000;
-const ASK_TEMPORAL_EVERY_LOOKS = 10;
+/**
+ * A look is one indexed query over at most the bound's sites. An unchanged site's run takes well
+ * under a second, so looking once a second left room unused for half a second on average.
+ */
+const SITES_LOOK_EVERY_MS = 250;
+/** A site is asked of Temporal once its run has had this long to record its end... */
+const ASK_TEMPORAL_AFTER_MS = 5_000;
+/** ...and again at most this often. */
+const ASK_TEMPORAL_EVERY_MS = 10_000;
+
+/**
+ * When this worker last asked Temporal about each site. Most runs of a refresh record their end
+ * within a second or two, so they are never asked at all: asking about every open site at the
+ * start of each wait made a describe call per site per batch (3 or 4 per site of a refresh), a
+ * large part of the server's work in a nightly refresh (issue 17's fleet benchmark).
+ */
+class TemporalLookups {
+  private readonly askedAt = new Map<string, number>();
+
+  /** The sites open long enough, and not asked lately; marks them asked at `now`. */
+  due(open: readonly SiteInFlight[], now: number): SiteInFlight[] {
+    for (const [subdomain, at] of this.askedAt) if (now - at >= ASK_TEMPORAL_EVERY_MS) this.askedAt.delete(subdomain);
+    const due = open.filter((site) => now - site.enqueuedAtMs >= ASK_TEMPORAL_AFTER_MS && !this.askedAt.has(site.subdomain));
+    for (const site of due) this.askedAt.set(site.subdomain, now);
+    return due;
+  }
+}
 
 /**
  * The sites whose progress row does not record a run ending since they were enqueued. A clock on

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClerkConfig } from '../config/index.js';
 import { STATUS_QUERY_TIMEOUT_MS } from './deadlines.js';
 import { siteWorkflow, statusQuery } from '../workflows/site.js';
@@ -20,7 +20,9 @@ export interface EnqueuedRun {
 
 /**
  * Starts the site's workflow, or returns the one already running: the workflow id is the site,
- * so two enqueues can never run a site twice at once.
+ * so two enqueues can never run a site twice at once. The start is asked first, and the running
+ * run looked up only when the start is refused: one round trip to the server for a site with no
+ * run open (every site of a nightly refresh), two when one is.
  */
 export async function enqueueSite(
   client: Client,
@@ -39,25 +41,40 @@ export async function enqueueSite(
   } = {},
 ): Promise<EnqueuedRun> {
   const workflowId = siteWorkflowId(subdomain);
-  const running = await describeRun(client, workflowId);
-  if (running?.status === 'RUNNING') return { subdomain, workflowId, runId: running.runId, started: false };
-  const failedOnly = options.failedOnly ? { settled: await options.failedOnly() } : undefined;
+  let failedOnly: { settled: SettledSnapshot } | undefined;
+  if (options.failedOnly) {
+    // Resetting failed work under a run that is still reading it would race it: look first.
+    const running = await describeRun(client, workflowId);
+    if (running?.status === 'RUNNING') return { subdomain, workflowId, runId: running.runId, started: false };
+    failedOnly = { settled: await options.failedOnly() };
+  }
   const queues = taskQueuesWithPrefix(config.temporal.taskQueuePrefix);
-  const handle = await client.workflow.start(siteWorkflow, {
-    workflowId,
-    taskQueue: queues.workflows,
-    // The limits are resolved here and stored in the input: a later change of the defaults must
-    // not change what an open run replays (see docs/WORKFLOW-CHANGES.md).
-    args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits }, ...(options.full ? { full: true } : {}), ...(failedOnly ? { failedOnly } : {}) }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
-    typedSearchAttributes: [
-      { key: siteSearchAttribute, value: subdomain },
-      { key: stageSearchAttribute, value: 'queued' },
-      { key: kindSearchAttribute, value: 'site' },
-    ],
-  });
-  return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: handle.firstExecutionRunId !== running?.runId };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const handle = await client.workflow.start(siteWorkflow, {
+        workflowId,
+        taskQueue: queues.workflows,
+        // The limits are resolved here and stored in the input: a later change of the defaults must
+        // not change what an open run replays (see docs/WORKFLOW-CHANGES.md).
+        args: [{ subdomain, queues, limits: { ...defaultFanOutLimits, ...options.limits }, ...(options.full ? { full: true } : {}), ...(failedOnly ? { failedOnly } : {}) }],
+        // A run open already is not joined but reported (below), so `started` is known for sure.
+        workflowIdConflictPolicy: 'FAIL',
+        priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
+        typedSearchAttributes: [
+          { key: siteSearchAttribute, value: subdomain },
+          { key: stageSearchAttribute, value: 'queued' },
+          { key: kindSearchAttribute, value: 'site' },
+        ],
+      });
+      return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const running = await describeRun(client, workflowId);
+      if (running?.status === 'RUNNING') return { subdomain, workflowId, runId: running.runId, started: false };
+      // Closed between the refusal and the look-up: start again, once.
+      if (attempt >= 2) throw error;
+    }
+  }
 }
 
 export interface RunDescription {

@@ -33,6 +33,16 @@ export const documentProgressSignal = defineSignal<[DocumentProgress]>('document
 export const liveProgressPatch = 'live-progress-and-child-search-attributes';
 
 /**
+ * The patch runs started since record instead of the one above (docs/WORKFLOW-CHANGES.md): they
+ * report progress too, settle their document and record failures with local activities (no activity
+ * task, no extra workflow task), and send no report the document's outcome brings a moment later:
+ * none when nothing needs OCR (the text layer settled every page), and no last report of a window
+ * the document's end follows at once. A text-layer document's run went from four workflow tasks,
+ * two activities and a signal to two workflow tasks and one activity.
+ */
+export const documentRunPatch = 'document-run-2026-12';
+
+/**
  * However long a document, its OCR windows report about this many times in all: every report is an
  * event in the site's history, which also holds every other document in flight.
  */
@@ -47,10 +57,8 @@ const MAX_PROGRESS_REPORTS_PER_DOCUMENT = 50;
  * OCRed, a batch at a time (documentProgressSignal).
  */
 export async function documentWorkflow(input: DocumentWorkflowInput): Promise<DocumentOutcome> {
-  const live = patched(liveProgressPatch);
-  const { bookkeeping, ocr } = activitiesFor(input.queues);
+  const { current, live, bookkeeping, ocr, progress } = documentRun(input);
   const { subdomain, documentId } = input;
-  const progress = live ? progressReporterFor(input) : undefined;
 
   let pageCount: number;
   let pagesToOcr: number[];
@@ -62,11 +70,13 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
     await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
     return bookkeeping.finishDocument({ subdomain, documentId });
   }
-  progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
+  // With nothing to OCR the document's outcome follows at once and carries the same counts.
+  if (!current || pagesToOcr.length > 0) progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
 
   const limits: FanOutLimits = { ...input.limits, progressBatchPages: progressBatchPagesFor(input.limits, pagesToOcr.length) };
   if (pagesToOcr.length <= limits.pagesPerBatch) {
-    await ocrPagesInWindow({ ...input, limits, pages: pagesToOcr }, progress);
+    // The document ends right after its only window, so its last report would only precede the outcome.
+    await ocrPagesInWindow({ ...input, limits, pages: pagesToOcr }, bookkeeping, progress, { reportLast: !current });
   } else {
     const batches = new SlidingWindow(2);
     for (let start = 0; start < pagesToOcr.length; start += limits.pagesPerBatch) {
@@ -89,13 +99,35 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
 
 /** OCR for one slice of a long document's pages, reporting them to the site run as they are done. */
 export async function pageBatchWorkflow(input: PageBatchWorkflowInput): Promise<void> {
-  const progress = patched(liveProgressPatch) ? progressReporterFor(input) : undefined;
-  await ocrPagesInWindow(input, progress);
+  const { bookkeeping, progress } = documentRun(input);
+  // The document goes on with other batches: this batch's last counts are worth a report.
+  await ocrPagesInWindow(input, bookkeeping, progress, { reportLast: true });
   await progress?.flush();
 }
 
-async function ocrPagesInWindow(input: PageBatchWorkflowInput, progress: ProgressReporter | undefined): Promise<void> {
-  const { bookkeeping, ocr } = activitiesFor(input.queues);
+/**
+ * What a document or page-batch run works with, by the patches its history holds: asked once,
+ * before the first command; the older patch only when the newer one is absent (short-circuit), so
+ * each history replays the one marker it recorded.
+ */
+function documentRun(input: DocumentWorkflowInput) {
+  const current = patched(documentRunPatch);
+  const live = current || patched(liveProgressPatch);
+  const activities = activitiesFor(input.queues);
+  return {
+    current,
+    live,
+    bookkeeping: current ? activities.local.bookkeeping : activities.bookkeeping,
+    ocr: activities.ocr,
+    progress: live ? progressReporterFor(input) : undefined,
+  };
+}
+
+/** The bookkeeping a document run calls: scheduled activities on the workflows queue, or local ones. */
+type DocumentBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
+
+async function ocrPagesInWindow(input: PageBatchWorkflowInput, bookkeeping: DocumentBookkeeping, progress: ProgressReporter | undefined, options: { reportLast: boolean }): Promise<void> {
+  const { ocr } = activitiesFor(input.queues);
   const { subdomain, documentId } = input;
   const window = new SlidingWindow(input.limits.pagesInFlight);
   // An OCR window adds no pages to the document's total (the text-layer report has them all).
@@ -125,7 +157,7 @@ async function ocrPagesInWindow(input: PageBatchWorkflowInput, progress: Progres
     });
   }
   await window.drain();
-  if (unreported > 0) progress?.report(part, counts);
+  if (unreported > 0 && options.reportLast) progress?.report(part, counts);
 }
 
 /** Old inputs lack `progressBatchPages`; a long document reports less often, so its reports stay few. */

@@ -72,7 +72,7 @@ export async function fleetRefreshWorkflow(input: FleetRefreshInput): Promise<Fl
   const fleet = proxyActivities<FleetActivities>({
     taskQueue: input.queues.workflows,
     startToCloseTimeout: '5 minutes',
-    // sitesStillRunning waits up to a minute, heartbeating every second.
+    // sitesStillRunning waits up to a minute, heartbeating as it looks.
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
   });

@@ -42,6 +42,16 @@ export const keepCurrentArchivePatch = 'keep-current-archive';
 /** The patch that runs the site run's bookkeeping and archive check as local activities (docs/WORKFLOW-CHANGES.md). */
 export const localBookkeepingPatch = 'local-bookkeeping';
 
+/**
+ * The one patch a run started since records for all four changes above (docs/WORKFLOW-CHANGES.md).
+ * Such a run takes every new path and asks for none of the four patches, so its first workflow task
+ * records one marker and one TemporalChangeVersion upsert instead of four of each: an upsert is a
+ * write to the server's visibility store, and most of the server's work for an unchanged site's run.
+ * Runs started before it replay without its marker and ask for the four patches as they did.
+ * A later change gets a patch of its own, asked after this one.
+ */
+export const siteRunPatchesConsolidated = 'site-run-patches-2026-12';
+
 /** The bookkeeping a site run calls: scheduled activities on the workflows queue, or local ones. */
 type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
@@ -57,18 +67,22 @@ type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
  * the incremental re-run), the run keeps it and ends without extracting or deploying.
  */
 export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus> {
+  // Asked once, before the first command. With the consolidated marker every path below is the
+  // new one; without it (runs started before it) each patch is asked as it was (short-circuit: in
+  // order, and only then), so their histories replay the markers they recorded.
+  const consolidated = patched(siteRunPatchesConsolidated);
   // Runs started before early publishing replay without its marker and keep the old deploy stage
-  // (docs/WORKFLOW-CHANGES.md); asked once, before the first command.
-  const publishesEarly = patched('publish-fast-path-early');
+  // (docs/WORKFLOW-CHANGES.md).
+  const publishesEarly = consolidated || patched('publish-fast-path-early');
   // Runs started before live progress start their children without progress reports or search
   // attributes (docs/WORKFLOW-CHANGES.md).
-  const reportsLive = patched(liveProgressPatch);
+  const reportsLive = consolidated || patched(liveProgressPatch);
   // Runs started before the incremental re-run always extract and deploy (docs/WORKFLOW-CHANGES.md).
-  const keepsCurrentArchive = patched(keepCurrentArchivePatch);
+  const keepsCurrentArchive = consolidated || patched(keepCurrentArchivePatch);
   // Runs started before local bookkeeping schedule startRun, enterStage, listPendingDocuments,
   // finishRun (and the rest) on the workflows queue and archiveIsCurrent on the deploy queue
   // (docs/WORKFLOW-CHANGES.md).
-  const bookkeepsLocally = patched(localBookkeepingPatch);
+  const bookkeepsLocally = consolidated || patched(localBookkeepingPatch);
   const limits: FanOutLimits = { ...defaultFanOutLimits, ...input.limits };
   const { fetch, extraction, deploy, ...activities } = activitiesFor(input.queues);
   const bookkeeping: SiteBookkeeping = bookkeepsLocally ? activities.local.bookkeeping : activities.bookkeeping;
@@ -146,7 +160,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
       }
     }
 
-    if (!nothingToRead) await ocrEveryDocument(input, limits, status, bookkeeping, reportsLive ? pagesInFlight : undefined);
+    if (!nothingToRead) await ocrEveryDocument(input, limits, status, bookkeeping, { pagesInFlight: reportsLive ? pagesInFlight : undefined, listsOnlyWhileFull: consolidated });
 
     // An unchanged site: the live archive was compiled from exactly these rows, so there is nothing
     // to extract, compile or publish. `--full` and failed-only retries always rebuild.
@@ -213,16 +227,26 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
  * The OCR stage: pages through the site's unread documents and runs a child workflow for each,
  * at most `documentsInFlight` at a time. When the history grows long it waits for the children
  * in flight and continues as new from the last document started. With `pagesInFlight`, the
- * children report their pages as they go.
+ * children report their pages as they go. With `listsOnlyWhileFull` (runs with the consolidated
+ * patch) a listing shorter than a page is the last one: the children it starts are not held back
+ * by one more look at an empty list, which their start commands would wait for.
  */
-async function ocrEveryDocument(input: SiteWorkflowInput, limits: FanOutLimits, status: SiteStatus, bookkeeping: SiteBookkeeping, pagesInFlight?: PagesInFlight): Promise<void> {
+async function ocrEveryDocument(
+  input: SiteWorkflowInput,
+  limits: FanOutLimits,
+  status: SiteStatus,
+  bookkeeping: SiteBookkeeping,
+  options: { pagesInFlight: PagesInFlight | undefined; listsOnlyWhileFull: boolean },
+): Promise<void> {
   const { subdomain } = input;
+  const { pagesInFlight } = options;
   const window = new SlidingWindow(limits.documentsInFlight);
   let afterDocumentId = input.resume?.afterDocumentId ?? null;
 
-  for (;;) {
+  for (let listedAll = false; !listedAll; ) {
     const documentIds = await bookkeeping.listPendingDocuments({ subdomain, afterDocumentId, limit: DOCUMENTS_PER_LISTING });
     if (documentIds.length === 0) break;
+    listedAll = options.listsOnlyWhileFull && documentIds.length < DOCUMENTS_PER_LISTING;
     for (const documentId of documentIds) {
       if (historyIsLong(limits)) {
         await window.drain();

@@ -11,7 +11,7 @@ import { expectExactAccounting } from '../support/accounting.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 const SITE = 'tiny-limits.ca';
-const limits = { continueAsNewAfterEvents: 40, documentsInFlight: 2, pagesInFlight: 1, pagesPerBatch: 1 };
+const limits = { continueAsNewAfterEvents: 25, documentsInFlight: 2, pagesInFlight: 1, pagesPerBatch: 1 };
 
 /**
  * The bounds that keep a 20,000-page site's histories small, shrunk so a sample site hits them:

@@ -5,8 +5,8 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { liveProgressPatch } from '../../src/workflows/document.js';
-import { localBookkeepingPatch } from '../../src/workflows/site.js';
+import { documentRunPatch, liveProgressPatch } from '../../src/workflows/document.js';
+import { localBookkeepingPatch, siteRunPatchesConsolidated } from '../../src/workflows/site.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -41,10 +41,18 @@ function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void
   return Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(fixture.history), fixture.workflowId);
 }
 
+/** The patch that stands for the older ones in each workflow type's current runs. */
+const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunPatchesConsolidated, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
+
 /** The activity types a history schedules on a task queue (local activities are markers, not these), in order. */
 function scheduledActivities(fixture: HistoryFixture): string[] {
   const events = (fixture.history as { events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] }).events ?? [];
   return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+}
+
+/** The events of a history of the given type. */
+function eventTypes(fixture: HistoryFixture): string[] {
+  return ((fixture.history as { events?: { eventType?: string }[] }).events ?? []).map((e) => String(e.eventType));
 }
 
 /** The patch ids a history's markers record (core writes one `core_patch` marker per patched() that took the new branch). */
@@ -78,30 +86,29 @@ describe('replaying recorded workflow histories against the current workflow cod
     expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
   });
 
+  /** The fixtures of one type in a folder ('' for the current set, at the top). */
+  const fixturesOf = (type: string, folder: string) =>
+    files.filter((name) => (folder ? name.startsWith(`${folder}/`) : !name.includes('/'))).map(readFixture).filter((f) => f.workflowType === type);
+
   it.each(['siteWorkflow', 'documentWorkflow', 'pageBatchWorkflow'])(
-    'covers both branches of the %s live-progress patch: the current set took it, the set recorded before it did not',
+    'covers both branches of the %s live-progress patch: the current set took it (its consolidated marker stands for it), the set recorded before it did not',
     (type) => {
-      const ofType = (folder: string) =>
-        files.filter((name) => (folder ? name.startsWith(`${folder}/`) : !name.includes('/'))).map(readFixture).filter((f) => f.workflowType === type);
-      const current = ofType('');
-      const before = ofType(`before-${liveProgressPatch}`);
+      const current = fixturesOf(type, '');
+      const before = fixturesOf(type, `before-${liveProgressPatch}`);
       expect(current.length).toBeGreaterThan(0);
       expect(before.length).toBeGreaterThan(0);
-      for (const fixture of current) expect(patchesIn(fixture), fixture.workflowId).toContain(liveProgressPatch);
+      for (const fixture of current) expect(patchesIn(fixture), fixture.workflowId).toEqual([consolidatedPatchOf[type]]);
       for (const fixture of before) expect(patchesIn(fixture), fixture.workflowId).not.toContain(liveProgressPatch);
     },
   );
 
   it('covers both branches of the local-bookkeeping patch: the current site runs schedule no bookkeeping activity, the ones recorded before it do', () => {
-    const siteRuns = (folder: string) =>
-      files.filter((name) => (folder ? name.startsWith(`${folder}/`) : !name.includes('/'))).map(readFixture).filter((f) => f.workflowType === 'siteWorkflow');
-    const current = siteRuns('');
-    const before = siteRuns(`before-${localBookkeepingPatch}`);
+    const current = fixturesOf('siteWorkflow', '');
+    const before = fixturesOf('siteWorkflow', `before-${localBookkeepingPatch}`);
     expect(current.length).toBeGreaterThan(0);
     expect(before.length).toBe(current.length);
     const siteRunActivities = new Set(['startRun', 'enterStage', 'listPendingDocuments', 'finishRun', 'markDocumentFailed', 'finishDocument', 'archiveIsCurrent']);
     for (const fixture of current) {
-      expect(patchesIn(fixture), fixture.workflowId).toContain(localBookkeepingPatch);
       expect(scheduledActivities(fixture).filter((type) => siteRunActivities.has(type)), fixture.workflowId).toEqual([]);
     }
     for (const fixture of before) {
@@ -110,6 +117,47 @@ describe('replaying recorded workflow histories against the current workflow cod
     }
     // An unchanged site's run: its fetch is the one activity task left.
     expect(scheduledActivities(readFixture('unchanged-rerun.siteWorkflow.json'))).toEqual(['fetchSite']);
+  });
+
+  it('covers both branches of the consolidated site patch: a current site run records one patch marker and one version upsert, the ones recorded before it the four patches', () => {
+    const current = fixturesOf('siteWorkflow', '');
+    const before = fixturesOf('siteWorkflow', `before-${siteRunPatchesConsolidated}`);
+    expect(before.length).toBe(current.length);
+    for (const fixture of current) {
+      expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunPatchesConsolidated]);
+    }
+    for (const fixture of before) {
+      expect(patchesIn(fixture), fixture.workflowId).toEqual(['publish-fast-path-early', liveProgressPatch, 'keep-current-archive', localBookkeepingPatch]);
+    }
+    // An unchanged site's run: one patch marker and three local activities; one upsert for the patch
+    // (TemporalChangeVersion) and two for its stages (fetch, completed); two workflow tasks.
+    const unchanged = eventTypes(readFixture('unchanged-rerun.siteWorkflow.json'));
+    expect(unchanged.filter((type) => type === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(4);
+    expect(unchanged.filter((type) => type === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(3);
+    expect(unchanged.filter((type) => type === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toHaveLength(2);
+  });
+
+  it('covers both branches of the document-run patch: current document runs settle locally and send no report their outcome brings, the ones recorded before it do not', () => {
+    const documentActivities = new Set(['finishDocument', 'markDocumentFailed', 'markPageFailed']);
+    for (const type of ['documentWorkflow', 'pageBatchWorkflow']) {
+      const current = fixturesOf(type, '');
+      const before = fixturesOf(type, `before-${documentRunPatch}`);
+      expect(before.length, type).toBe(current.length);
+      for (const fixture of current) {
+        expect(patchesIn(fixture), fixture.workflowId).toEqual([documentRunPatch]);
+        expect(scheduledActivities(fixture).filter((activity) => documentActivities.has(activity)), fixture.workflowId).toEqual([]);
+      }
+      for (const fixture of before) expect(patchesIn(fixture), fixture.workflowId).toEqual([liveProgressPatch]);
+    }
+    for (const folder of ['', `before-${documentRunPatch}`]) {
+      expect(scheduledActivities(readFixture(`${folder ? `${folder}/` : ''}sample-site.documentWorkflow-text-layer.json`)), folder).toEqual(folder ? ['readTextLayer', 'finishDocument'] : ['readTextLayer']);
+    }
+    // A text-layer document: its text layer settled every page, so its outcome is its only report.
+    const signals = (name: string) => eventTypes(readFixture(name)).filter((type) => type === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED').length;
+    expect(signals('sample-site.documentWorkflow-text-layer.json')).toBe(0);
+    expect(signals(`before-${documentRunPatch}/sample-site.documentWorkflow-text-layer.json`)).toBe(1);
+    // A document with pages to OCR reports its page count when its text layer is read.
+    expect(signals('sample-site.documentWorkflow-ocr.json')).toBe(1);
   });
 
   it.each(files)('replays %s without a determinism error', async (name) => {
