@@ -62,8 +62,8 @@ export function createFleetActivities(deps: ActivityDeps) {
      * Those of the given sites still in a run. A site's run has closed when its progress row
      * records an end since it was enqueued (one query for them all); a site that has not after a
      * few seconds is asked of Temporal, its latest run, at most every 10 s (a run terminated by an
-     * operator never records its end). With `atMost`, it looks again every quarter second, heartbeating, until no more
-     * than that many are open or `waitMs` (at most a minute) has passed: the waiting happens here,
+     * operator never records its end). With `atMost`, it looks again every quarter second,
+     * heartbeating, until no more than that many are open or `waitMs` (at most a minute) has passed: the waiting happens here,
      * so the refresh's history gets one activity per wait, not a timer per look.
      */
     async sitesStillRunning(input: { sites: SiteInFlight[]; atMost?: number; waitMs?: number }): Promise<SiteInFlight[]> {
@@ -106,9 +106,9 @@ const MAX_WAIT_FOR_SITES_MS = 60_000;
  */
 const SITES_LOOK_EVERY_MS = 250;
 /** A site is asked of Temporal once its run has had this long to record its end... */
-const ASK_TEMPORAL_AFTER_MS = 5_000;
+export const ASK_TEMPORAL_AFTER_MS = 5_000;
 /** ...and again at most this often. */
-const ASK_TEMPORAL_EVERY_MS = 10_000;
+export const ASK_TEMPORAL_EVERY_MS = 10_000;
 
 /**
  * When this worker last asked Temporal about each site. Most runs of a refresh record their end
@@ -116,7 +116,7 @@ const ASK_TEMPORAL_EVERY_MS = 10_000;
  * start of each wait made a describe call per site per batch (3 or 4 per site of a refresh), a
  * large part of the server's work in a nightly refresh (issue 17's fleet benchmark).
  */
-class TemporalLookups {
+export class TemporalLookups {
   private readonly askedAt = new Map<string, number>();
 
   /** The sites open long enough, and not asked lately; marks them asked at `now`. */
