@@ -2,7 +2,7 @@
  * The chart of the published benchmark results (docs/benchmarks.svg): one bar per benchmark's
  * ratio against its baseline or peer, the target drawn across the bar, met or missed by colour.
  * Rendered with Vega-Lite headless (no browser, no canvas, no fonts or data fetched), so
- * `tsx bench/run.ts chart` and `--save` redraw it on any machine.
+ * `node bin/bench.mjs chart` and `--save` redraw it on any machine.
  */
 import fs from 'node:fs';
 import path from 'node:path';

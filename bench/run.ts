@@ -2,7 +2,7 @@
  * clerk's benchmarks. Each reports a ratio against a baseline measured in the same run, because
  * the machines they run on are noisy. See docs/BENCHMARKS.md.
  *
- *   tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|status-query|peer|fleet|all] [--json] [--pages N] [--scale-pages N]
+ *   node bin/bench.mjs [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|status-query|peer|fleet|all] [--json] [--pages N] [--scale-pages N]
  *                    [--ocr-pages N] [--overhead-pages N] [--serve-pages N] [--rerun-pages N] [--status-query-pages N] [--peer-pages N]
  *
  * --pages N sets the size of the selected ocr, overhead, serve, rerun or status-query benchmark
@@ -19,7 +19,7 @@
  *
  * --save merges the results of the benchmarks that ran into docs/benchmarks/results.jsonl (a
  * benchmark's new results replace its earlier ones) and redraws docs/benchmarks.svg from it.
- *   tsx bench/run.ts chart [--from FILE] [--out FILE.svg]   only redraws the chart (bench/chart.ts).
+ *   node bin/bench.mjs chart [--from FILE] [--out FILE.svg]   only redraws the chart (bench/chart.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,7 +79,7 @@ interface Options {
 }
 
 function usage(): string {
-  return 'usage: tsx bench/run.ts [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|status-query|peer|fleet|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N] [--rerun-pages N] [--status-query-pages N] [--peer-pages N] [--sites N] [--save]\n       tsx bench/run.ts chart [--from results.jsonl] [--out chart.svg]';
+  return 'usage: node bin/bench.mjs [ocr|overhead|scale|extraction|ocr-quality|text-layer|serve|status|counters|rerun|status-query|peer|fleet|all] [--json] [--pages N] [--scale-pages N] [--ocr-pages N] [--overhead-pages N] [--serve-pages N] [--rerun-pages N] [--status-query-pages N] [--peer-pages N] [--sites N] [--save]\n       node bin/bench.mjs chart [--from results.jsonl] [--out chart.svg]';
 }
 
 function parseArgs(argv: string[]): Options {

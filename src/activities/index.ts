@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { ExtractionThreads } from '../extract/threads.js';
 import type { OcrEnginePool } from '../ocr/pool.js';
 import { createBookkeepingActivities } from './bookkeeping.js';
@@ -15,6 +16,11 @@ export const workerTypes: readonly WorkerType[] = ['workflows', 'fetch', 'ocr', 
 export interface WorkerResources {
   ocrEngines: OcrEnginePool;
   extractionThreads: ExtractionThreads;
+  /**
+   * A client on the workers' own connection: the fleet refresh starts site runs with it, so the
+   * server can hand a run's first workflow task straight to this process (eager start).
+   */
+  temporalClient: Client;
 }
 
 export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {

@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { ClerkConfig } from '../config/index.js';
+import { clusterDynamicConfig, serverGoEnvironment } from './server-tuning.js';
 import { clerkSearchAttributes } from '../workflows/search-attributes.js';
 
 const execFileAsync = promisify(execFile);
@@ -302,16 +303,6 @@ function announcedAddress(options: TemporalClusterOptions): string {
   return options.host;
 }
 
-/**
- * The same dynamic settings as the dev server's flags (temporal-server.ts): the new matcher, so task
- * priorities are honoured, and one partition per task queue, so a high-priority task never waits
- * behind low ones on another partition. One machine needs no more than one.
- */
-export const CLUSTER_DYNAMIC_CONFIG = {
-  'matching.useNewMatcher': [{ value: true }],
-  'matching.numTaskqueueReadPartitions': [{ value: 1 }],
-  'matching.numTaskqueueWritePartitions': [{ value: 1 }],
-};
 
 /**
  * Writes the config, starts `temporal-server` on it, waits for the frontend and registers the
@@ -322,7 +313,7 @@ export async function startTemporalCluster(binaries: TemporalServerBinaries, opt
   const configDir = path.join(options.rootDir, 'config');
   fs.mkdirSync(configDir, { recursive: true });
   const dynamicConfigPath = path.join(configDir, 'dynamicconfig.yaml');
-  fs.writeFileSync(dynamicConfigPath, JSON.stringify(CLUSTER_DYNAMIC_CONFIG, null, 2));
+  fs.writeFileSync(dynamicConfigPath, JSON.stringify(clusterDynamicConfig(), null, 2));
   // Holds the database password: readable by its owner only.
   fs.writeFileSync(path.join(configDir, 'development.yaml'), JSON.stringify(clusterConfig(options, dynamicConfigPath), null, 2), { mode: 0o600 });
 
@@ -330,6 +321,7 @@ export async function startTemporalCluster(binaries: TemporalServerBinaries, opt
   const logFd = fs.openSync(logPath, 'a');
   const child = spawn(binaries.server, ['--root', options.rootDir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
     stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, ...serverGoEnvironment() },
   });
   fs.closeSync(logFd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalHostPort, type ClerkConfig } from '../config/index.js';
 import { clerkSearchAttributes } from '../workflows/search-attributes.js';
+import { devServerDynamicConfigArgs, serverGoEnvironment } from './server-tuning.js';
 import { findTemporalCli } from './temporal-cli.js';
 
 export interface DevServer {
@@ -13,7 +14,7 @@ export interface DevServer {
 
 /**
  * Starts the real Temporal CLI dev server: SQLite persistence in the data folder, clerk's search
- * attributes, the new matcher (so task priorities are honoured) and the Web UI. Without a local
+ * attributes, clerk's server settings (server-tuning.ts) and the Web UI. Without a local
  * CLI binary the SDK downloads one, which needs internet.
  */
 export async function startTemporalDevServer(config: ClerkConfig, options: { persist?: boolean; port?: number; uiPort?: number } = {}): Promise<DevServer> {
@@ -22,7 +23,9 @@ export async function startTemporalDevServer(config: ClerkConfig, options: { per
   const persist = options.persist ?? true;
   if (persist) fs.mkdirSync(path.dirname(config.temporal.dbFilename), { recursive: true });
   const uiPort = options.uiPort ?? config.temporal.uiPort;
-  const env = await TestWorkflowEnvironment.createLocal({
+  // The SDK starts the CLI with this process's environment: the Go runtime's settings are put there
+  // for the start, and taken out again once the server is up.
+  const env = await withEnvironment(serverGoEnvironment(), () => TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
       ip: host,
@@ -34,21 +37,27 @@ export async function startTemporalDevServer(config: ClerkConfig, options: { per
       ...(persist ? { dbFilename: config.temporal.dbFilename } : {}),
       searchAttributes: clerkSearchAttributes,
       extraArgs: [
-        '--dynamic-config-value',
-        'matching.useNewMatcher=true',
-        // Priority orders tasks within one partition: with the default 4, a high-priority page can
-        // wait behind low ones on another partition (docs/OPERATIONS.md, Priorities). One machine
-        // needs no more than one.
-        '--dynamic-config-value',
-        'matching.numTaskqueueReadPartitions=1',
-        '--dynamic-config-value',
-        'matching.numTaskqueueWritePartitions=1',
+        ...devServerDynamicConfigArgs(),
         '--sqlite-pragma',
         'journal_mode=WAL',
         '--sqlite-pragma',
         'synchronous=NORMAL',
       ],
     },
-  });
+  }));
   return { address: env.address, uiPort, stop: () => env.teardown() };
+}
+
+/** Runs `start` with `variables` set in process.env, then puts back what was there. */
+async function withEnvironment<T>(variables: Record<string, string>, start: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  try {
+    return await start();
+  } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }

@@ -16,6 +16,8 @@ export interface EnqueuedRun {
   runId: string;
   /** False when the site already had a run in progress, which is returned instead. */
   started: boolean;
+  /** The server handed the run's first workflow task straight to a worker on this client's connection. */
+  eagerlyStarted?: boolean;
 }
 
 /**
@@ -38,6 +40,11 @@ export async function enqueueSite(
      * reads no listing.
      */
     failedOnly?: () => Promise<SettledSnapshot>;
+    /**
+     * Ask the server to hand the run's first workflow task straight back to a workflows worker on
+     * the client's own connection (a client on a worker's NativeConnection only; see fleet.ts).
+     */
+    eager?: boolean;
   } = {},
 ): Promise<EnqueuedRun> {
   const workflowId = siteWorkflowId(subdomain);
@@ -60,13 +67,14 @@ export async function enqueueSite(
         // A run open already is not joined but reported (below), so `started` is known for sure.
         workflowIdConflictPolicy: 'FAIL',
         priority: { priorityKey: priorityKeys[options.priority ?? 'normal'] },
+        ...(options.eager ? { requestEagerStart: true } : {}),
         typedSearchAttributes: [
           { key: siteSearchAttribute, value: subdomain },
           { key: stageSearchAttribute, value: 'queued' },
           { key: kindSearchAttribute, value: 'site' },
         ],
       });
-      return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: true };
+      return { subdomain, workflowId, runId: handle.firstExecutionRunId, started: true, ...(handle.eagerlyStarted ? { eagerlyStarted: true } : {}) };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       const running = await describeRun(client, workflowId);

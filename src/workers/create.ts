@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { activitiesForWorker, type ActivityDeps, type WorkerResources, type WorkerType } from '../activities/index.js';
 import { ExtractionThreads } from '../extract/threads.js';
@@ -45,6 +46,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<RunningWorkers>
   const resources: WorkerResources = {
     ocrEngines: new OcrEnginePool(setup.config.ocr.engine, ocrConcurrency),
     extractionThreads: new ExtractionThreads(setup.config.extractionThreads),
+    temporalClient: new Client({ connection: setup.connection, namespace: setup.config.temporal.namespace }),
   };
   const workers: Worker[] = [];
   for (const type of setup.types) {
