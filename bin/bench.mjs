@@ -4,8 +4,8 @@
 // on to every worker thread: the Temporal SDK's workflow threads then ran with tsx's source maps
 // enabled, and every promise a workflow creates had its stack trace source-mapped (the SDK records
 // one per promise, for the stack-trace query). A deployed worker's workflow threads run the
-// prebuilt bundle without tsx or source maps, so under `tsx bench/run.ts` clerk's workers spent a
-// third more CPU per site of a fleet refresh than they do for users (docs/BENCHMARKS.md, (k)).
+// prebuilt bundle without tsx or source maps, so under `tsx bench/run.ts` clerk's workers spent
+// about a quarter more CPU per site of a fleet refresh than they do for users (docs/BENCHMARKS.md, (k)).
 // The benchmark children (one per benchmark) are started through this file again.
 import { register } from 'tsx/esm/api';
 
