@@ -35,7 +35,7 @@ export function createFleetActivities(deps: ActivityDeps & { temporalClient: Cli
       const outcome = { started: 0, alreadyRunning: 0, failed: 0, running: [] as string[] };
       let eagerlyStarted = 0;
       // All at once: a thousand sites in batches of ten, one after the other, made the refresh's
-        // own loop the bottleneck of a nightly run (issue 17's fleet benchmark).
+      // own loop the bottleneck of a nightly run (issue 17's fleet benchmark).
       const outcomes = await Promise.all(
         input.subdomains.map(async (subdomain) => {
           try {
