@@ -23,8 +23,8 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number | s
 
 /**
  * The Go runtime's environment for the server. At the default GOGC (100) the server spent about a
- * tenth of its CPU in a nightly refresh collecting garbage, 2-3% at 400; its heap stays a few
- * hundred megabytes. A GOGC the operator set wins.
+ * tenth of its CPU in a nightly refresh collecting garbage, 2-3% at 400, which lets the heap grow to
+ * five times the live data between collections instead of twice. A GOGC the operator set wins.
  */
 export function serverGoEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return { GOGC: env.GOGC ?? '400' };

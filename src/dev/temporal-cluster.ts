@@ -303,7 +303,6 @@ function announcedAddress(options: TemporalClusterOptions): string {
   return options.host;
 }
 
-
 /**
  * Writes the config, starts `temporal-server` on it, waits for the frontend and registers the
  * namespace and clerk's search attributes. The schema must be set up (setupTemporalSchema). Started
