@@ -93,21 +93,27 @@ export async function peer(options: { pages: number; log: Log }): Promise<BenchO
     };
     const clerkFailures: string[] = [];
     const peerFindings: string[] = [];
-    const timeRun = async (side: Side, corpus: 'mixed' | 'text', totalPages: number): Promise<number> => {
+    /** The timed mixed runs' phases, per side (the warm-up's are left out). */
+    const mixedPhases: Record<Side, RunPhases[]> = { clerk: [], bullmq: [] };
+    const timeRun = async (side: Side, corpus: 'mixed' | 'text', totalPages: number, options: { phases?: RunPhases[] } = {}): Promise<number> => {
       const subdomain = await freshSite(side, corpus);
       let seconds: number;
+      let startedAt: Date;
       if (side === 'clerk') {
         const run = await runSite(stack, subdomain);
         seconds = run.wallSeconds;
+        startedAt = run.startedAt;
         if (run.status.stage !== 'completed') clerkFailures.push(`clerk ${subdomain} ended ${run.status.stage}: ${run.status.error ?? ''}`);
         if (run.status.pages.done !== totalPages) clerkFailures.push(`clerk's status for ${subdomain} counted ${run.status.pages.done} of ${totalPages} pages done`);
       } else {
         const run = await runPeerSites({ deps, redisUrl: redis.url, prefix: 'peer', subdomains: [subdomain], startWorkers: false });
         seconds = run.wallSeconds;
+        startedAt = run.startedAt;
         const [site] = run.sites;
         if (!site?.ok) peerFindings.push(`BullMQ ${subdomain} failed: ${site?.error ?? 'no result'}`);
         else if (site.status?.pages.done !== totalPages) peerFindings.push(`BullMQ's result for ${subdomain} counted ${site.status?.pages.done} of ${totalPages} pages done`);
       }
+      options.phases?.push(await runPhases(stack.db, subdomain, startedAt, seconds));
       const counts = await siteCounts(stack.db, subdomain);
       const problems = countProblems(counts, totalPages).map((problem) => `${side} ${subdomain}: ${problem}`);
       (side === 'clerk' ? clerkFailures : peerFindings).push(...problems);
@@ -121,7 +127,9 @@ export async function peer(options: { pages: number; log: Log }): Promise<BenchO
     for (const side of ['clerk', 'bullmq'] as const) await timeRun(side, 'mixed', mixedPages);
     const timings: Record<'mixed' | 'text', Record<Side, number[]>> = { mixed: { clerk: [], bullmq: [] }, text: { clerk: [], bullmq: [] } };
     for (const [corpus, totalPages] of [['mixed', mixedPages], ['text', textOnly.totalPages]] as const) {
-      for (const side of ['clerk', 'bullmq', 'bullmq', 'clerk'] as const) timings[corpus][side].push(await timeRun(side, corpus, totalPages));
+      for (const side of ['clerk', 'bullmq', 'bullmq', 'clerk'] as const) {
+        timings[corpus][side].push(await timeRun(side, corpus, totalPages, corpus === 'mixed' ? { phases: mixedPhases[side] } : {}));
+      }
     }
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     const ratioOf = (corpus: 'mixed' | 'text') => mean(timings[corpus].clerk) / mean(timings[corpus].bullmq);
@@ -169,6 +177,8 @@ export async function peer(options: { pages: number; log: Log }): Promise<BenchO
         'mixed.bullmqRuns': timings.mixed.bullmq.map((s) => round(s)).join(' '),
         'text.clerkRuns': timings.text.clerk.map((s) => round(s)).join(' '),
         'text.bullmqRuns': timings.text.bullmq.map((s) => round(s)).join(' '),
+        ...phaseMetrics('clerk', mixedPhases.clerk),
+        ...phaseMetrics('bullmq', mixedPhases.bullmq),
         ...killMetrics('clerk', clerkKill),
         ...killMetrics('bullmq', peerKill),
         'kill.countsExact.clerk': killProblems(clerkKill, mixedPages).length === 0,
@@ -184,12 +194,47 @@ export async function peer(options: { pages: number; log: Log }): Promise<BenchO
       notes: [
         'BullMQ peer: one parent job per site, a child per document and a grandchild per page to OCR (FlowProducer, moveToWaitingChildren), extraction and deploy as the parent\'s last step; every step calls clerk\'s own activities; OCR queue concurrency = clerk\'s OCR worker (engines x 1.5), other queues 20',
         'kill: the process running OCR (clerk: `clerk worker ocr`; BullMQ: the worker of the ocr queue) is SIGKILLed once OCR is under way (pages running, and some done already when the site has more scanned pages than run at once), and restarted at once; BullMQ keeps its default stalled-job settings (30 s lock, 30 s check, maxStalledCount 1)',
+        'mixed.X.phases (seconds from the enqueue or flow add, mean of the timed runs, from job_tracking): untilFirstOcr = until the first OCR page starts (fetch, listing, text-layer reads); ocrStage = first OCR page started to last one done; afterOcr = last OCR page done to the site\'s result (the document\'s end, the archive check, extraction and deploy)',
         `kill.X.ocrPageRuns: ocrPage executions recorded in job_tracking (the site has ${mixedScanned.totalPages} scanned pages); ocrAttemptsLost: those the kill cut short (or whose result was lost) and that ran again; jobRowsLeftRunning: rows still "running" after the run, which nothing closed`,
         ...clerkFailures.map((failure) => `clerk check failed: ${failure}`),
         ...peerFindings.map((finding) => `BullMQ finding: ${finding}`),
       ],
     };
   });
+}
+
+/**
+ * Where a mixed run's time went, from its job_tracking rows: until the first OCR page started, the
+ * OCR stage (first page started to last page done), and after it (the document's end, the archive
+ * check, extraction and deploy, and the result reaching the caller). The sides share the activities
+ * and their rows, so the phases compare the orchestration around the same work.
+ */
+interface RunPhases {
+  untilFirstOcr: number;
+  ocrStage: number;
+  afterOcr: number;
+}
+
+async function runPhases(db: Db, subdomain: string, startedAt: Date, wallSeconds: number): Promise<RunPhases> {
+  const ocr = await db
+    .selectFrom('job_tracking')
+    .select([sql<Date | null>`min(started_at)`.as('first_start'), sql<Date | null>`max(finished_at)`.as('last_finish')])
+    .where('subdomain', '=', subdomain)
+    .where('job_type', '=', 'ocrPage')
+    .executeTakeFirstOrThrow();
+  const since = (at: Date | null) => (at ? (at.getTime() - startedAt.getTime()) / 1000 : Number.NaN);
+  const firstOcr = since(ocr.first_start);
+  const lastOcr = since(ocr.last_finish);
+  return { untilFirstOcr: firstOcr, ocrStage: lastOcr - firstOcr, afterOcr: wallSeconds - lastOcr };
+}
+
+function phaseMetrics(side: Side, phases: readonly RunPhases[]): Record<string, number> {
+  const mean = (pick: (phases: RunPhases) => number) => round(phases.reduce((sum, run) => sum + pick(run), 0) / phases.length, 3);
+  return {
+    [`mixed.${side}.phases.untilFirstOcr`]: mean((run) => run.untilFirstOcr),
+    [`mixed.${side}.phases.ocrStage`]: mean((run) => run.ocrStage),
+    [`mixed.${side}.phases.afterOcr`]: mean((run) => run.afterOcr),
+  };
 }
 
 /** Copies a site folder; each PDF gets `% <marker>` after its end, so its bytes (and sha256) are the site's own. */

@@ -88,6 +88,8 @@ export interface PeerSiteResult {
 export interface PeerRunResult {
   /** From adding the first flow to the last parent completed or failed. */
   wallSeconds: number;
+  /** When the first flow was added (the clock job_tracking's times are read against). */
+  startedAt: Date;
   sites: PeerSiteResult[];
 }
 
@@ -157,6 +159,7 @@ export async function runPeerSites(
       options.signal?.addEventListener('abort', giveUp, { once: true });
     });
     givenUp.catch(() => {});
+    const startedAt = new Date();
     const started = performance.now();
     const flows = await producer.addBulk(options.subdomains.map((subdomain) => siteFlow(subdomain, options.full ?? false)));
     const sites = await Promise.all(
@@ -170,7 +173,7 @@ export async function runPeerSites(
         }
       }),
     );
-    return { wallSeconds: (performance.now() - started) / 1000, sites };
+    return { wallSeconds: (performance.now() - started) / 1000, startedAt, sites };
   } finally {
     await siteEvents.close();
     await producer.close();

@@ -74,6 +74,13 @@ describe('the BullMQ peer runs the sample site through clerk activities on real 
     expect(jobs.filter((job) => job.job_type === 'deployArchive')).toHaveLength(2);
   });
 
+  it('says when its flows were added, before any of their jobs started, which the benchmark times its phases against', async () => {
+    const jobs = await harness.db.selectFrom('job_tracking').select(['started_at', 'finished_at']).where('subdomain', '=', SITE).orderBy('started_at').execute();
+    const firstRunEnd = first.startedAt.getTime() + first.wallSeconds * 1000;
+    expect(jobs[0]!.started_at.getTime()).toBeGreaterThanOrEqual(first.startedAt.getTime());
+    expect(rerun.startedAt.getTime()).toBeGreaterThanOrEqual(firstRunEnd);
+  });
+
   it('skips extraction and deploy when the site is run again unchanged, as clerk does, counting the settled pages', () => {
     expect(rerun.sites[0]).toMatchObject({
       ok: true,
