@@ -24,7 +24,8 @@ const PAGES_PER_TEXT_DOCUMENT = 2;
 /** Sites given one new (scanned, one-page) document before each refresh. */
 const CHANGED_FRACTION = 0.05;
 /** Refreshes timed: clerk, the peer, clerk again (so drift on the machine hits both sides). */
-const ROUNDS = ['clerk', 'peer', 'clerk'] as const;
+/** clerk, the peer twice, clerk: each side's mean is taken at the same point of the machine's drift. */
+const ROUNDS = ['clerk', 'peer', 'peer', 'clerk'] as const;
 const TARGET_SECONDS = 300;
 const TARGET_PEER_RATIO = 1.5;
 const SAMPLE_EVERY_MS = 1_000;
@@ -53,9 +54,9 @@ interface RefreshRound {
 
 /**
  * (k) The nightly refresh of a fleet (issue 17, item 4). `sites` small registered sites (two
- * born-digital documents of two pages each) are run once (untimed), then refreshed three times:
+ * born-digital documents of two pages each) are run once (untimed), then refreshed four times:
  * by clerk (`clerk enqueue --all`'s fleet refresh workflow, at most DEFAULT_MAX_SITES_IN_FLIGHT sites
- * in a run at once), by the BullMQ peer (one flow per site, all added at once; its site queue's
+ * in a run at once), twice by the BullMQ peer (one flow per site, all added at once; its site queue's
  * concurrency bounds it), and by clerk again. Before each refresh 5% of the sites (different ones
  * each time) get one new scanned one-page document; the rest are unchanged since their last run.
  * Reported: time until every site is done, peak workflows in flight, OCR, text-layer, extraction and
@@ -119,13 +120,17 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
     }
 
     const clerkRounds = rounds.filter((r) => r.side === 'clerk');
-    const peerRound = rounds.find((r) => r.side === 'peer')!;
-    const clerkSeconds = clerkRounds.reduce((sum, r) => sum + r.wallSeconds, 0) / clerkRounds.length;
-    const ratio = clerkSeconds / peerRound.wallSeconds;
+    const meanSeconds = (side: RefreshRound['side']) => {
+      const ofSide = rounds.filter((r) => r.side === side);
+      return ofSide.reduce((sum, r) => sum + r.wallSeconds, 0) / ofSide.length;
+    };
+    const clerkSeconds = meanSeconds('clerk');
+    const peerSeconds = meanSeconds('peer');
+    const ratio = clerkSeconds / peerSeconds;
     const metrics: BenchOutcome['metrics'] = {
       firstRunsSeconds: round(first.wallSeconds),
       clerkRefreshSeconds: round(clerkSeconds),
-      peerRefreshSeconds: round(peerRound.wallSeconds),
+      peerRefreshSeconds: round(peerSeconds),
       meetsFiveMinutes: clerkRounds.every((r) => r.wallSeconds <= TARGET_SECONDS),
       maxSitesInFlight: DEFAULT_MAX_SITES_IN_FLIGHT,
     };
@@ -156,7 +161,7 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
         value: round(ratio, 3),
         target: `<= ${TARGET_PEER_RATIO}, and clerk's refresh <= ${TARGET_SECONDS} s`,
         meets: ratio <= TARGET_PEER_RATIO && clerkRounds.every((r) => r.wallSeconds <= TARGET_SECONDS),
-        definition: "clerk's refresh wall time (mean of two) / the BullMQ peer's, each from enqueueing the fleet to its last site done",
+        definition: "clerk's refresh wall time / the BullMQ peer's, each the mean of two refreshes (order clerk, peer, peer, clerk), from enqueueing the fleet to its last site done",
       },
       ok: problems.length === 0,
       notes: [
