@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterDynamicConfig, devServerDynamicConfigArgs, SERVER_DYNAMIC_CONFIG, serverGoEnvironment } from '../../src/dev/server-tuning.js';
+import { clusterDynamicConfig, DEV_SERVER_DYNAMIC_CONFIG, devServerDynamicConfigArgs, SERVER_DYNAMIC_CONFIG, serverGoEnvironment } from '../../src/dev/server-tuning.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const composeDynamicConfig = fs.readFileSync(path.join(root, 'deploy/temporal/dynamicconfig.yaml'), 'utf8');
@@ -12,7 +12,13 @@ describe('the settings every Temporal server clerk runs gets', () => {
     expect(devServerDynamicConfigArgs()).toEqual(
       expect.arrayContaining(['--dynamic-config-value', 'matching.useNewMatcher=true', 'history.transferProcessorUpdateAckInterval="1s"']),
     );
-    expect(devServerDynamicConfigArgs()).toHaveLength(2 * Object.keys(SERVER_DYNAMIC_CONFIG).length);
+    expect(devServerDynamicConfigArgs()).toHaveLength(2 * (Object.keys(SERVER_DYNAMIC_CONFIG).length + Object.keys(DEV_SERVER_DYNAMIC_CONFIG).length));
+  });
+
+  it("turns off the dev server's reading of search attribute definitions on every use, and only there: a real server caches them already", () => {
+    expect(devServerDynamicConfigArgs().join(' ')).toContain('--dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false');
+    expect(Object.keys(clusterDynamicConfig())).not.toContain('system.forceSearchAttributesCacheRefreshOnRead');
+    expect(composeDynamicConfig).not.toContain('forceSearchAttributesCacheRefreshOnRead');
   });
 
   it("writes them unconstrained into the cluster's dynamic config", () => {
