@@ -15,7 +15,7 @@ import { startThrowawayRedis } from './peer/redis.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, type BenchStack } from './support/bench-stack.js';
 import { cachedCorpus, removeAtExit, withCleanup, type Corpus, type CorpusDocument } from './support/corpus.js';
-import { round } from './support/metrics.js';
+import { mean, round } from './support/metrics.js';
 import { cpuSecondsOfTree, postmasterPid, snapshotCpu } from './support/process-cpu.js';
 
 /** Each site: two born-digital documents of two pages, as most small councils post. */
@@ -23,8 +23,7 @@ const TEXT_DOCUMENTS_PER_SITE = 2;
 const PAGES_PER_TEXT_DOCUMENT = 2;
 /** Sites given one new (scanned, one-page) document before each refresh. */
 const CHANGED_FRACTION = 0.05;
-/** Refreshes timed: clerk, the peer, clerk again (so drift on the machine hits both sides). */
-/** clerk, the peer twice, clerk: each side's mean is taken at the same point of the machine's drift. */
+/** Refreshes timed: clerk, the peer twice, clerk again, so drift on the machine hits both sides' means alike. */
 const ROUNDS = ['clerk', 'peer', 'peer', 'clerk'] as const;
 const TARGET_SECONDS = 300;
 const TARGET_PEER_RATIO = 1.5;
@@ -120,12 +119,8 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
     }
 
     const clerkRounds = rounds.filter((r) => r.side === 'clerk');
-    const meanSeconds = (side: RefreshRound['side']) => {
-      const ofSide = rounds.filter((r) => r.side === side);
-      return ofSide.reduce((sum, r) => sum + r.wallSeconds, 0) / ofSide.length;
-    };
-    const clerkSeconds = meanSeconds('clerk');
-    const peerSeconds = meanSeconds('peer');
+    const clerkSeconds = mean(clerkRounds.map((r) => r.wallSeconds));
+    const peerSeconds = mean(rounds.filter((r) => r.side === 'peer').map((r) => r.wallSeconds));
     const ratio = clerkSeconds / peerSeconds;
     const metrics: BenchOutcome['metrics'] = {
       firstRunsSeconds: round(first.wallSeconds),

@@ -20,7 +20,7 @@ import { writeMixedSite } from './rerun.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, type BenchStack } from './support/bench-stack.js';
 import { cachedCorpus, removeAtExit, runSite, shapeOfPages, withCleanup } from './support/corpus.js';
-import { round } from './support/metrics.js';
+import { mean, round } from './support/metrics.js';
 
 const PAGES_PER_TEXT_DOCUMENT = 10;
 const PAGES_PER_SCANNED_DOCUMENT = 4;
@@ -131,7 +131,6 @@ export async function peer(options: { pages: number; log: Log }): Promise<BenchO
         timings[corpus][side].push(await timeRun(side, corpus, totalPages, corpus === 'mixed' ? { phases: mixedPhases[side] } : {}));
       }
     }
-    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     const ratioOf = (corpus: 'mixed' | 'text') => mean(timings[corpus].clerk) / mean(timings[corpus].bullmq);
 
     log('peer: failure case, clerk (OCR worker process SIGKILLed mid-OCR, restarted)');
@@ -228,12 +227,12 @@ async function runPhases(db: Db, subdomain: string, startedAt: Date, wallSeconds
   return { untilFirstOcr: firstOcr, ocrStage: lastOcr - firstOcr, afterOcr: wallSeconds - lastOcr };
 }
 
-function phaseMetrics(side: Side, phases: readonly RunPhases[]): Record<string, number> {
-  const mean = (pick: (phases: RunPhases) => number) => round(phases.reduce((sum, run) => sum + pick(run), 0) / phases.length, 3);
+function phaseMetrics(side: Side, runs: readonly RunPhases[]): Record<string, number> {
+  const meanOf = (phase: keyof RunPhases) => round(mean(runs.map((run) => run[phase])), 3);
   return {
-    [`mixed.${side}.phases.untilFirstOcr`]: mean((run) => run.untilFirstOcr),
-    [`mixed.${side}.phases.ocrStage`]: mean((run) => run.ocrStage),
-    [`mixed.${side}.phases.afterOcr`]: mean((run) => run.afterOcr),
+    [`mixed.${side}.phases.untilFirstOcr`]: meanOf('untilFirstOcr'),
+    [`mixed.${side}.phases.ocrStage`]: meanOf('ocrStage'),
+    [`mixed.${side}.phases.afterOcr`]: meanOf('afterOcr'),
   };
 }
 

@@ -1,6 +1,11 @@
 import type { Db } from '../../src/db/connect.js';
 import { activityCoveredSeconds, jobDurations, jobTimes } from './corpus.js';
 
+/** The arithmetic mean; NaN for no values. */
+export function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
 export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -24,10 +24,10 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number | s
 /**
  * Settings for the dev server alone, where the CLI's own defaults differ from a real server's.
  * The CLI makes the server read the search attributes' definitions from its database on every use,
- * so that an attribute added while it runs is seen at once; that was 3.7% of the dev server's CPU in
- * a profiled fleet refresh (every run's start, upserts and close read them). clerk's attributes are
- * created with the server (`--search-attribute`, before it serves), so the server may cache them for
- * 60 s as a real server always does.
+ * so that an attribute added while it runs is seen at once: every run's start, upserts and close read
+ * them, queued on the dev server's one SQLite connection. Caching them cut the dev server's CPU a site
+ * of a fleet refresh by 9-25% (docs/BENCHMARKS.md, (k)). clerk's attributes are created with the
+ * server (`--search-attribute`, before it serves), so it may cache them for 60 s as a real server does.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number | string>> = {
   'system.forceSearchAttributesCacheRefreshOnRead': false,

@@ -75,7 +75,7 @@ describe('the BullMQ peer runs the sample site through clerk activities on real 
   });
 
   it('says when its flows were added, before any of their jobs started, which the benchmark times its phases against', async () => {
-    const jobs = await harness.db.selectFrom('job_tracking').select(['started_at', 'finished_at']).where('subdomain', '=', SITE).orderBy('started_at').execute();
+    const jobs = await harness.db.selectFrom('job_tracking').select('started_at').where('subdomain', '=', SITE).orderBy('started_at').execute();
     const firstRunEnd = first.startedAt.getTime() + first.wallSeconds * 1000;
     expect(jobs[0]!.started_at.getTime()).toBeGreaterThanOrEqual(first.startedAt.getTime());
     expect(rerun.startedAt.getTime()).toBeGreaterThanOrEqual(firstRunEnd);
