@@ -20,7 +20,7 @@ const PAGES_PER_TEXT_DOCUMENT = 10;
 const SCANNED_SHAPE: CorpusShape = { documents: 2, pagesPerDocument: 3 };
 const TARGET_RATIO = 0.05;
 
-/** The activities that read or publish the site; the rest (startRun, enterStage, finishRun...) are bookkeeping. */
+/** The activities that read or publish the site; the rest (enterStage, keepArchiveIfCurrent, finishRun...) are bookkeeping. */
 const WORK_ACTIVITIES = ['fetchSite', 'readTextLayer', 'ocrPage', 'extractEntities', 'compileArchive', 'deployArchive'];
 
 /**

@@ -271,13 +271,12 @@ async function processSite(job: Job<SiteJobData>, token: string, activities: Sit
   const { bookkeeping, fetch, extraction, deploy, producer } = activities;
   const { subdomain, runId } = job.data;
   const call = activityCaller(job, `bullmq/${subdomain}`, runId);
-  const enterStage = (stage: 'fetch' | 'ocr' | 'extraction' | 'deploy') => call(bookkeeping, 'enterStage', { subdomain, stage });
+  const enterStage = (stage: 'ocr' | 'extraction' | 'deploy') => call(bookkeeping, 'enterStage', { subdomain, stage });
   let stage: string = job.data.step === 'fetch' ? 'fetch' : 'extraction';
   try {
     if (job.data.step === 'fetch') {
-      await call(bookkeeping, 'startRun', { subdomain, workflowId: `bullmq/${subdomain}`, runId });
-      await enterStage('fetch');
-      const snapshot = await call(fetch, 'fetchSite', { subdomain, ...(job.data.full ? { full: true } : {}) });
+      // As clerk's site run does: the fetch records the run's start (and with it the fetch stage).
+      const snapshot = await call(fetch, 'fetchSite', { subdomain, ...(job.data.full ? { full: true } : {}), startsRun: { workflowId: `bullmq/${subdomain}`, runId } });
       stage = 'ocr';
       await enterStage('ocr');
       for (let after: string | null = null; ; ) {
@@ -295,9 +294,9 @@ async function processSite(job: Job<SiteJobData>, token: string, activities: Sit
     const outcomes = Object.values(await job.getChildrenValues<DocumentOutcome>());
     const counts = countOutcomes(job.data.settled ?? { documents: zeroCounts(), pages: zeroCounts() }, outcomes);
     if (!job.data.full) {
-      const freshness = await call(deploy, 'archiveIsCurrent', { subdomain });
+      // Records the run's end too when the archive is current, as clerk's site run does.
+      const freshness = await call(deploy, 'keepArchiveIfCurrent', { subdomain });
       if (freshness.current) {
-        await call(bookkeeping, 'finishRun', { subdomain, stage: 'completed' });
         return { stage: 'completed', ...counts, branches: { fast: 'skipped', full: 'skipped' }, deployed: null, archiveWasCurrent: true };
       }
     }

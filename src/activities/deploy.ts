@@ -6,6 +6,7 @@ import { publishArchive } from '../deploy/publish.js';
 import { publishToStore, StoreVersionConflictError } from '../deploy/store-publish.js';
 import { liveArchiveFreshness, siteContentFingerprint, type ArchiveFreshness } from '../deploy/freshness.js';
 import { findDeployment, highestRecordedVersion, recordHookOutcome, recordPublication } from '../deploy/records.js';
+import { finishRun } from '../progress/site-progress.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
 import { tracked, workflowExecutionOf } from './tracking.js';
@@ -131,6 +132,16 @@ export function createArchiveFreshnessActivities(deps: ActivityDeps) {
     archiveIsCurrent: tracked(deps, 'deploy', async (input: { subdomain: string }): Promise<ArchiveFreshness> =>
       liveArchiveFreshness({ db, store, deployDir: config.deployDir, subdomain: input.subdomain }),
     ),
+    /**
+     * archiveIsCurrent, and when the archive is current the run's end (completed) recorded too: an
+     * unchanged site's run (most of a nightly refresh) ends in this one step instead of two (runs
+     * started since the `site-run-start-in-fetch` patch).
+     */
+    keepArchiveIfCurrent: tracked(deps, 'deploy', async (input: { subdomain: string }): Promise<ArchiveFreshness> => {
+      const freshness = await liveArchiveFreshness({ db, store, deployDir: config.deployDir, subdomain: input.subdomain });
+      if (freshness.current) await finishRun(db, input.subdomain, { stage: 'completed' });
+      return freshness;
+    }),
   };
 }
 

@@ -10,7 +10,7 @@ import { planFetch, type FetchPlan } from '../fetchers/plan.js';
 import { incrementalSince, openSite, type OpenSite } from '../fetchers/site-settings.js';
 import { sha256File } from '../fetchers/hash.js';
 import { noteRefetchFailure, recordFetchedDocument, recordUndownloadableDocument, recordUnchangedDocument, requeueUnfinishedDocuments } from '../progress/documents.js';
-import { settledCounts, type SettledCounts } from '../progress/site-progress.js';
+import { settledCounts, startRun, type SettledCounts } from '../progress/site-progress.js';
 import { getSite, markFetched, recordListingRejections } from '../sites/repository.js';
 import { failForUnknownSite } from './bookkeeping.js';
 import type { ActivityDeps } from './deps.js';
@@ -42,6 +42,18 @@ export interface FetchSiteInput {
   subdomain: string;
   /** Read the whole history and re-check every document (`clerk enqueue --full`). */
   full?: boolean;
+  /**
+   * The site run this fetch begins (runs started since the `site-run-start-in-fetch` patch): its
+   * start is recorded in site_progress before the listing is read, instead of by a step of its own.
+   * Recording it again on a retry is harmless: the row is set, then recounted from the tables.
+   */
+  startsRun?: { workflowId: string; runId: string };
+}
+
+/** When the fetch that starts a run was first scheduled (retries keep it); now, if that is unknown or ahead of this host's clock. */
+function runStartOf(info: { scheduledTimestampMs: number }): Date {
+  const now = Date.now();
+  return new Date(Number.isFinite(info.scheduledTimestampMs) ? Math.min(info.scheduledTimestampMs, now) : now);
 }
 
 export function createFetchActivities(deps: ActivityDeps) {
@@ -58,6 +70,9 @@ export function createFetchActivities(deps: ActivityDeps) {
     const context = Context.current();
     const startedAt = new Date();
     const site = await getSite(db, input.subdomain).catch(failForUnknownSite);
+    // The run began when its fetch was first scheduled: before this activity's own job_tracking
+    // rows, which `clerk failures` looks for from the run's start on.
+    if (input.startsRun) await startRun(db, { subdomain: site.subdomain, ...input.startsRun, startedAt: runStartOf(context.info) });
     let opened: OpenSite;
     try {
       opened = openSite(site, await fetcherRegistry(config.fetcherPlugins));

@@ -26,7 +26,7 @@ export interface WorkerResources {
 export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {
   switch (type) {
     case 'workflows':
-      // archiveIsCurrent runs here too, as the site run's local activity (src/workflows/activities.ts).
+      // archiveIsCurrent and keepArchiveIfCurrent run here too, as the site run's local activities (src/workflows/activities.ts).
       return { ...createBookkeepingActivities(deps), ...createArchiveFreshnessActivities(deps), ...createFleetActivities(deps) };
     case 'fetch':
       return createFetchActivities(deps);

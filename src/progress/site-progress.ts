@@ -234,7 +234,7 @@ async function progressRowFor(db: Db, subdomain: string, change: (trx: Trx) => P
  * Records the start of a run. The counters are recounted here, once a run: a cheap repair for any
  * drift left by writes outside clerk (a hand-edited table) before the run's changes move them.
  */
-export async function startRun(db: Db, run: { subdomain: string; workflowId: string; runId: string }): Promise<void> {
+export async function startRun(db: Db, run: { subdomain: string; workflowId: string; runId: string; startedAt?: Date }): Promise<void> {
   await progressRowFor(db, run.subdomain, async (trx) => {
     await trx
       .updateTable('site_progress')
@@ -244,7 +244,7 @@ export async function startRun(db: Db, run: { subdomain: string; workflowId: str
         current_stage: 'fetch',
         stage_total: 1,
         stage_completed: 0,
-        started_at: new Date(),
+        started_at: run.startedAt ?? new Date(),
         finished_at: null,
         updated_at: new Date(),
       })

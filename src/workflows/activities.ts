@@ -85,6 +85,6 @@ export function activitiesFor(queues: TaskQueues) {
   });
   // Activity proxies are Proxy objects: their members must be picked, not spread.
   const ocr = { readTextLayer: readText.readTextLayer, ocrPage: ocrPages.ocrPage };
-  const local = { bookkeeping: localBookkeeping, archiveIsCurrent: localFreshness.archiveIsCurrent };
+  const local = { bookkeeping: localBookkeeping, archiveIsCurrent: localFreshness.archiveIsCurrent, keepArchiveIfCurrent: localFreshness.keepArchiveIfCurrent };
   return { bookkeeping, fetch, ocr, extraction, deploy, local };
 }

@@ -52,6 +52,17 @@ export const localBookkeepingPatch = 'local-bookkeeping';
  */
 export const siteRunPatchesConsolidated = 'site-run-patches-2026-12';
 
+/**
+ * The patch runs started since record instead of the one above, which it stands for too
+ * (docs/WORKFLOW-CHANGES.md): the fetch records the run's start (no startRun step before it), and an
+ * unchanged site's run records its end in the step that finds its archive current
+ * (keepArchiveIfCurrent, instead of archiveIsCurrent then finishRun). An unchanged site's run went
+ * from three local activities and five workflow activations to one and three; a run that reads
+ * documents reaches its fetch one local activity sooner. Runs started before it replay without its
+ * marker and ask for the consolidated patch as they did.
+ */
+export const siteRunStartInFetchPatch = 'site-run-start-in-fetch';
+
 /** The bookkeeping a site run calls: scheduled activities on the workflows queue, or local ones. */
 type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
@@ -70,7 +81,8 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   // Asked once, before the first command. With the consolidated marker every path below is the
   // new one; without it (runs started before it) each patch is asked as it was (short-circuit: in
   // order, and only then), so their histories replay the markers they recorded.
-  const consolidated = patched(siteRunPatchesConsolidated);
+  const startsInFetch = patched(siteRunStartInFetchPatch);
+  const consolidated = startsInFetch || patched(siteRunPatchesConsolidated);
   // Runs started before early publishing replay without its marker and keep the old deploy stage
   // (docs/WORKFLOW-CHANGES.md).
   const publishesEarly = consolidated || patched('publish-fast-path-early');
@@ -140,7 +152,9 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
 
   try {
     if (!input.resume) {
-      await bookkeeping.startRun({ subdomain, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
+      const run = { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId };
+      // Since startsInFetch a run that fetches has its fetch record its start.
+      if (!startsInFetch || input.failedOnly) await bookkeeping.startRun({ subdomain, ...run });
       if (input.failedOnly) {
         // A failed-only retry: only runs started with this input take this path, so the histories
         // of older runs (which lack it) replay the fetch path unchanged.
@@ -151,7 +165,7 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
         // startRun already records the fetch stage in Postgres; older runs asked again.
         if (keepsCurrentArchive) showStage('fetch');
         else await enterStage('fetch');
-        const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}) });
+        const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}), ...(startsInFetch ? { startsRun: run } : {}) });
         status.documents = snapshot.documents;
         status.pages = snapshot.pages;
         // Nothing to read (most runs of a nightly fleet): no OCR stage at all.
@@ -165,11 +179,14 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
     // An unchanged site: the live archive was compiled from exactly these rows, so there is nothing
     // to extract, compile or publish. `--full` and failed-only retries always rebuild.
     if (keepsCurrentArchive && !input.full && !input.failedOnly) {
-      const live = await archiveIsCurrent({ subdomain });
+      // Since startsInFetch the same step records the run's end when it keeps the archive.
+      const live = startsInFetch ? await activities.local.keepArchiveIfCurrent({ subdomain }) : await archiveIsCurrent({ subdomain });
       if (live.current) {
         status.archiveKept = { version: live.version, reason: live.reason };
         status.branches = { fast: 'skipped', full: 'skipped' };
-        return await completeRun();
+        if (!startsInFetch) return await completeRun();
+        showStage('completed');
+        return status;
       }
     }
 

@@ -6,7 +6,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentRunPatch, liveProgressPatch } from '../../src/workflows/document.js';
-import { localBookkeepingPatch, siteRunPatchesConsolidated } from '../../src/workflows/site.js';
+import { localBookkeepingPatch, siteRunPatchesConsolidated, siteRunStartInFetchPatch } from '../../src/workflows/site.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -42,12 +42,33 @@ function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void
 }
 
 /** The patch that stands for the older ones in each workflow type's current runs. */
-const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunPatchesConsolidated, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
+const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunStartInFetchPatch, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
 
 /** The activity types a history schedules on a task queue (local activities are markers, not these), in order. */
 function scheduledActivities(fixture: HistoryFixture): string[] {
   const events = (fixture.history as { events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] }).events ?? [];
   return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+}
+
+/** The local activity types a history's markers record, in order. */
+function localActivities(fixture: HistoryFixture): string[] {
+  const events = (fixture.history as { events?: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] }).events ?? [];
+  return events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((marker) => marker?.markerName === 'core_local_activity')
+    .map((marker) => {
+      const data = marker?.details?.['data']?.payloads?.[0]?.data ?? '';
+      return (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type: string }).activity_type;
+    });
+}
+
+/** The input of each scheduled activity of one type, in order. */
+function activityInputs(fixture: HistoryFixture, type: string): unknown[] {
+  const events = (fixture.history as { events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; input?: { payloads?: { data?: string }[] } } }[] }).events ?? [];
+  return events
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((scheduled) => scheduled?.activityType?.name === type)
+    .map((scheduled) => JSON.parse(Buffer.from(scheduled?.input?.payloads?.[0]?.data ?? '', 'base64').toString('utf8')) as unknown);
 }
 
 /** The events of a history of the given type. */
@@ -121,20 +142,45 @@ describe('replaying recorded workflow histories against the current workflow cod
 
   it('covers both branches of the consolidated site patch: a current site run records one patch marker and one version upsert, the ones recorded before it the four patches', () => {
     const current = fixturesOf('siteWorkflow', '');
+    const consolidated = fixturesOf('siteWorkflow', `before-${siteRunStartInFetchPatch}`);
     const before = fixturesOf('siteWorkflow', `before-${siteRunPatchesConsolidated}`);
     expect(before.length).toBe(current.length);
     for (const fixture of current) {
+      expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunStartInFetchPatch]);
+    }
+    for (const fixture of consolidated) {
       expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunPatchesConsolidated]);
     }
     for (const fixture of before) {
       expect(patchesIn(fixture), fixture.workflowId).toEqual(['publish-fast-path-early', liveProgressPatch, 'keep-current-archive', localBookkeepingPatch]);
     }
-    // An unchanged site's run: one patch marker and three local activities; one upsert for the patch
-    // (TemporalChangeVersion) and two for its stages (fetch, completed); two workflow tasks.
-    const unchanged = eventTypes(readFixture('unchanged-rerun.siteWorkflow.json'));
-    expect(unchanged.filter((type) => type === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(4);
-    expect(unchanged.filter((type) => type === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(3);
-    expect(unchanged.filter((type) => type === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toHaveLength(2);
+  });
+
+  it('covers both branches of the start-in-fetch patch: a current site run has its fetch record its start, and an unchanged one ends in the step that keeps its archive; the ones recorded before it start and end the run in steps of their own', () => {
+    const current = fixturesOf('siteWorkflow', '');
+    const before = fixturesOf('siteWorkflow', `before-${siteRunStartInFetchPatch}`);
+    expect(before.length).toBe(current.length);
+    const runStarts = (fixture: HistoryFixture) => activityInputs(fixture, 'fetchSite').map((input) => (input as { startsRun?: unknown }).startsRun);
+    for (const fixture of current) {
+      expect(localActivities(fixture), fixture.workflowId).not.toContain('startRun');
+      // A first run fetches (and so starts the run); the run resumed after continue-as-new does not.
+      if (!fixture.workflowId.includes('resumed') && activityInputs(fixture, 'fetchSite').length > 0) {
+        expect(runStarts(fixture), fixture.workflowId).toEqual([{ workflowId: fixture.workflowId, runId: expect.any(String) }]);
+      }
+    }
+    for (const fixture of before) {
+      expect(runStarts(fixture), fixture.workflowId).toEqual(activityInputs(fixture, 'fetchSite').map(() => undefined));
+    }
+    // An unchanged site's run: one patch marker and one local activity (keepArchiveIfCurrent); one
+    // upsert for the patch (TemporalChangeVersion) and two for its stages (fetch, completed); two
+    // workflow tasks. Before the patch: startRun, archiveIsCurrent and finishRun.
+    const unchanged = readFixture('unchanged-rerun.siteWorkflow.json');
+    expect(localActivities(unchanged)).toEqual(['keepArchiveIfCurrent']);
+    expect(localActivities(readFixture(`before-${siteRunStartInFetchPatch}/unchanged-rerun.siteWorkflow.json`))).toEqual(['startRun', 'archiveIsCurrent', 'finishRun']);
+    const events = eventTypes(unchanged);
+    expect(events.filter((type) => type === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
+    expect(events.filter((type) => type === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(3);
+    expect(events.filter((type) => type === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toHaveLength(2);
   });
 
   it('covers both branches of the document-run patch: current document runs settle locally and send no report their outcome brings, the ones recorded before it do not', () => {
@@ -181,8 +227,18 @@ describe('the replay guard', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DeterminismViolationError);
-    // Core names both sides of the mismatch: the recorded activity and the one the code asked for.
-    // (Since the local-bookkeeping patch both are local activities: core compares their markers the same way.)
+    // Core names the recorded event the code gave no command for: the run's stage shown (upserted)
+    // before its fetch, where the changed code asks for a local activity first.
+    expect((error as Error).message).toContain('No command scheduled for event HistoryEvent(id: 7, UpsertWorkflowSearchAttributes)');
+  });
+
+  it('fails the same way on a history recorded before the newest patch, naming both steps', async () => {
+    const error: unknown = await replay(changedBundle, readFixture(`before-${siteRunStartInFetchPatch}/sample-site.siteWorkflow.json`)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DeterminismViolationError);
+    // Both are local activities there: core compares the recorded marker with the command.
     expect((error as Error).message).toContain("Activity type of recorded marker 'startRun' does not match activity type of local activity command 'enterStage'");
   });
 

@@ -108,7 +108,7 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     for (const activity of scheduled) expect(tracked).toContain(`${activity.workflowId}|${activity.runId}|${activity.activityId}`);
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
     expect(new Set(jobs.map((j) => j.job_type))).toEqual(
-      new Set(['startRun', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'archiveIsCurrent', 'finishRun']),
+      new Set(['enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'keepArchiveIfCurrent', 'finishRun']),
     );
   });
 
@@ -160,7 +160,13 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(status.branches).toEqual({ fast: 'skipped', full: 'skipped' });
     expect(await harness.db.selectFrom('deployments').select(['version', 'variant']).where('subdomain', '=', SITE).orderBy('version').execute()).toEqual(deploymentsBefore);
     const progress = await harness.db.selectFrom('site_progress').selectAll().where('subdomain', '=', SITE).executeTakeFirstOrThrow();
-    expect(progress).toMatchObject({ current_stage: 'completed', pages_total: manifest.totalPages, pages_done: manifest.totalPages });
+    expect(progress).toMatchObject({ current_stage: 'completed', pages_total: manifest.totalPages, pages_done: manifest.totalPages, workflow_id: rerun.workflowId, run_id: rerun.runId });
+    // Two steps did the bookkeeping: the fetch recorded the run's start (from when it was scheduled,
+    // so before the fetch's own job row) and keepArchiveIfCurrent its end.
+    const jobs = await harness.db.selectFrom('job_tracking').select(['job_type', 'started_at']).where('run_id', '=', rerun.runId).orderBy('id').execute();
+    expect(jobs.map((job) => job.job_type)).toEqual(['fetchSite', 'keepArchiveIfCurrent']);
+    expect(progress.started_at!.getTime()).toBeLessThanOrEqual(jobs[0]!.started_at.getTime());
+    expect(progress.finished_at!.getTime()).toBeGreaterThanOrEqual(jobs[1]!.started_at.getTime());
   });
 
   it('compiles and publishes again when a page changed since the live archive was compiled', async () => {

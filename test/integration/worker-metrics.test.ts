@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSite } from '../../src/sites/repository.js';
 import { writeSampleSite, type SampleSiteManifest } from '../../src/samples/sample-site.js';
 import { serveDirectory } from '../../src/samples/static-server.js';
+import { enqueueAllSites } from '../../src/temporal/fleet-runs.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { siteWorkflow } from '../../src/workflows/site.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
@@ -171,11 +172,14 @@ describe('clerk worker workflows --max-tasks 1', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
-    const run = await enqueueSite(harness.client, harness.config, 'burst.ca');
+    // A fleet refresh: its first step (listing the sites) is an activity on the workflows queue.
+    const run = await enqueueAllSites(harness.client, harness.config, { spreadMs: 0, maxSitesInFlight: 50, priority: 'low' });
     expect(await exited).toEqual({ code: 0, signal: null });
-    // The run's first activity (startRun) is the one attempt it took; the run waits for another worker.
-    const jobs = await harness.db.selectFrom('job_tracking').select(['job_type', 'status']).where('subdomain', '=', 'burst.ca').execute();
-    expect(jobs).toEqual([{ job_type: 'startRun', status: 'succeeded' }]);
+    // That activity is the one attempt the worker took; the refresh waits for another worker.
+    const events = (await harness.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(scheduled[0]).toBe('listSitesOldestFirst');
+    expect(events.filter((e) => e.activityTaskCompletedEventAttributes)).toHaveLength(1);
     const lines = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.find((line) => line.reason === 'max-tasks')).toMatchObject({ tasks: 1 });
     await harness.client.workflow.getHandle(run.workflowId, run.runId).terminate('test over');
