@@ -50,16 +50,18 @@ function scheduledActivities(fixture: HistoryFixture): string[] {
   return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
 }
 
-/** The local activity types a history's markers record, in order. */
-function localActivities(fixture: HistoryFixture): string[] {
+/** The decoded JSON payload `detail` of each marker named `markerName` in a history, in order. */
+function markerDetails<T>(fixture: HistoryFixture, markerName: string, detail: string): T[] {
   const events = (fixture.history as { events?: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] }).events ?? [];
   return events
     .map((e) => e.markerRecordedEventAttributes)
-    .filter((marker) => marker?.markerName === 'core_local_activity')
-    .map((marker) => {
-      const data = marker?.details?.['data']?.payloads?.[0]?.data ?? '';
-      return (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type: string }).activity_type;
-    });
+    .filter((marker) => marker?.markerName === markerName)
+    .map((marker) => JSON.parse(Buffer.from(marker?.details?.[detail]?.payloads?.[0]?.data ?? '', 'base64').toString('utf8')) as T);
+}
+
+/** The local activity types a history's markers record, in order. */
+function localActivities(fixture: HistoryFixture): string[] {
+  return markerDetails<{ activity_type: string }>(fixture, 'core_local_activity', 'data').map((marker) => marker.activity_type);
 }
 
 /** The input of each scheduled activity of one type, in order. */
@@ -78,14 +80,7 @@ function eventTypes(fixture: HistoryFixture): string[] {
 
 /** The patch ids a history's markers record (core writes one `core_patch` marker per patched() that took the new branch). */
 function patchesIn(fixture: HistoryFixture): string[] {
-  const events = (fixture.history as { events?: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] }).events ?? [];
-  return events
-    .map((e) => e.markerRecordedEventAttributes)
-    .filter((marker) => marker?.markerName === 'core_patch')
-    .map((marker) => {
-      const data = marker?.details?.['patch-data']?.payloads?.[0]?.data ?? '';
-      return (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id;
-    });
+  return markerDetails<{ id: string }>(fixture, 'core_patch', 'patch-data').map((patch) => patch.id);
 }
 
 const files = fixtureFiles(fixturesDir);
