@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { FetchReport } from '../src/activities/fetch.js';
 import type { Db } from '../src/db/connect.js';
@@ -9,6 +8,7 @@ import { DEFAULT_LOOKBACK_DAYS } from '../src/fetchers/site-settings.js';
 import { documentPath, renderIndexPage } from '../src/samples/sample-site.js';
 import { serveDirectory } from '../src/samples/static-server.js';
 import { saveSite } from '../src/sites/repository.js';
+import { fetchReportOf } from '../src/temporal/histories.js';
 import type { BenchOutcome, Log } from './run.js';
 import { startBenchStack, type BenchStack } from './support/bench-stack.js';
 import { cachedCorpus, coveredMs, removeAtExit, runSite, shapeOfPages, withCleanup, type Corpus, type CorpusDocument, type CorpusShape, type SiteRun } from './support/corpus.js';
@@ -20,8 +20,8 @@ const PAGES_PER_TEXT_DOCUMENT = 10;
 const SCANNED_SHAPE: CorpusShape = { documents: 2, pagesPerDocument: 3 };
 const TARGET_RATIO = 0.05;
 
-/** The activities that read or publish the site; the rest (enterStage, keepArchiveIfCurrent, finishRun...) are bookkeeping. */
-const WORK_ACTIVITIES = ['fetchSite', 'readTextLayer', 'ocrPage', 'extractEntities', 'compileArchive', 'deployArchive'];
+/** The activities that read or publish the site (a re-run fetches in its listing check); the rest (enterStage, keepArchiveIfCurrent, finishRun...) are bookkeeping. */
+const WORK_ACTIVITIES = ['fetchSiteIfNothingToDownload', 'fetchSite', 'readTextLayer', 'ocrPage', 'extractEntities', 'compileArchive', 'deployArchive'];
 
 /**
  * Incremental re-run (issue 17, item 3). A mixed site (text-layer documents and a few scanned
@@ -66,7 +66,7 @@ export async function rerun(options: { pages: number; log: Log }): Promise<Bench
     const firstJobs = await jobsOfRun(stack.db, first);
     const secondJobs = await jobsOfRun(stack.db, second);
     const calls = (jobs: RunJobs, jobType: string) => jobs.byType.get(jobType)?.calls ?? 0;
-    const refetch = await fetchReportOf(stack, second);
+    const refetch = await fetchReportOfRun(stack, second);
 
     const failures: string[] = [];
     for (const [name, run] of [['first run', first], ['re-run', second]] as const) {
@@ -216,18 +216,7 @@ async function jobsOfRun(db: Db, run: SiteRun): Promise<RunJobs> {
   };
 }
 
-/** What the run's fetchSite activity reported (listed, downloaded, unchanged...), read from its workflow history. */
-async function fetchReportOf(stack: BenchStack, run: SiteRun): Promise<FetchReport | undefined> {
-  const history = await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-  const activityOfEvent = new Map<string, string>();
-  for (const event of history.events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled) activityOfEvent.set(String(event.eventId), scheduled.activityType?.name ?? '');
-    const completed = event.activityTaskCompletedEventAttributes;
-    const payload = completed?.result?.payloads?.[0];
-    if (payload && activityOfEvent.get(String(completed.scheduledEventId)) === 'fetchSite') {
-      return defaultPayloadConverter.fromPayload<{ fetch: FetchReport }>(payload).fetch;
-    }
-  }
-  return undefined;
+/** What the run's fetch reported (listed, downloaded, unchanged...), read from its workflow history. */
+async function fetchReportOfRun(stack: BenchStack, run: SiteRun): Promise<FetchReport | undefined> {
+  return fetchReportOf(await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
 }

@@ -45,7 +45,7 @@ export async function snapshotCpu(): Promise<CpuSnapshot> {
  * first (`otherRoots`: daemons it started that left its tree, such as a Postgres server). `root`
  * itself is reported under `rootLabel`. Processes outside the tree (other people's
  * work on a shared machine) are left out. A process that started after `before` counts from zero;
- * one that ended before `after` counts only through the parent that waited for it.
+ * one that ended before `after` counts only through the parent that waited for it, from `before`.
  */
 export function cpuSecondsOfTree(before: CpuSnapshot, after: CpuSnapshot, root: number, rootLabel: string, otherRoots: readonly number[] = []): Record<string, number> {
   const roots = new Set([root, ...otherRoots]);
@@ -63,6 +63,14 @@ export function cpuSecondsOfTree(before: CpuSnapshot, after: CpuSnapshot, root: 
     const spent = now.seconds - (then && then.name === now.name ? then.seconds : 0);
     const name = pid === root ? rootLabel : now.name;
     if (spent > 0) byName.set(name, (byName.get(name) ?? 0) + spent);
+  }
+  // A process that ended since `before` is now all in its parent's waited-for time, including what
+  // it had spent by `before`: that part was not spent in between (a Postgres backend of the run
+  // before, closed during this one, put all its earlier work there), so it is taken off again.
+  for (const [pid, then] of before.processes) {
+    if (after.processes.has(pid) || !after.processes.has(then.ppid) || !inTree(then.ppid)) continue;
+    const name = then.ppid === root ? rootLabel : after.processes.get(then.ppid)!.name;
+    if (byName.has(name)) byName.set(name, Math.max(0, byName.get(name)! - then.seconds));
   }
   return Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]).map(([name, seconds]) => [name, Math.round(seconds * 100) / 100]));
 }

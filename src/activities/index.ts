@@ -26,8 +26,14 @@ export interface WorkerResources {
 export function activitiesForWorker(type: WorkerType, deps: ActivityDeps & WorkerResources): object {
   switch (type) {
     case 'workflows':
-      // archiveIsCurrent and keepArchiveIfCurrent run here too, as the site run's local activities (src/workflows/activities.ts).
-      return { ...createBookkeepingActivities(deps), ...createArchiveFreshnessActivities(deps), ...createFleetActivities(deps) };
+      // archiveIsCurrent, keepArchiveIfCurrent and fetchSiteIfNothingToDownload run here too, as the
+      // site run's local activities (src/workflows/activities.ts).
+      return {
+        ...createBookkeepingActivities(deps),
+        ...createArchiveFreshnessActivities(deps),
+        fetchSiteIfNothingToDownload: createFetchActivities(deps).fetchSiteIfNothingToDownload,
+        ...createFleetActivities(deps),
+      };
     case 'fetch':
       return createFetchActivities(deps);
     case 'ocr':

@@ -122,6 +122,23 @@ export class HttpClient {
   }
 
   /**
+   * Whether the document is unchanged since the download the validators came from: the conditional
+   * request `download` makes, whose answer is only looked at. A 304 is true; any other answer is
+   * false, and its body is never read (`download` fetches it, when it is wanted).
+   */
+  async isNotModified(url: string, request: RequestOptions & { etag?: string | null; lastModified?: string | null }): Promise<boolean> {
+    if (!request.etag && !request.lastModified) return false;
+    return this.withRetries(request.signal, async (signal) => {
+      const conditional: Record<string, string> = {};
+      if (request.etag) conditional['If-None-Match'] = request.etag;
+      if (request.lastModified) conditional['If-Modified-Since'] = request.lastModified;
+      const opened = await this.open(url, { ...request, signal, headers: { Accept: 'application/pdf', ...conditional, ...request.headers } }, this.policy.downloadTimeoutMs, true);
+      await opened.response.body?.cancel();
+      return opened.response.status === 304;
+    });
+  }
+
+  /**
    * Streams a PDF to `destination`, hashing it on the way. A body that does not start like a
    * PDF (an HTML error page served with a 200) is refused and nothing is written.
    */

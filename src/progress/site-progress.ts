@@ -235,19 +235,27 @@ async function progressRowFor(db: Db, subdomain: string, change: (trx: Trx) => P
  * drift left by writes outside clerk (a hand-edited table) before the run's changes move them.
  */
 export async function startRun(db: Db, run: { subdomain: string; workflowId: string; runId: string; startedAt?: Date }): Promise<void> {
+  const startedAt = run.startedAt ?? new Date();
   await progressRowFor(db, run.subdomain, async (trx) => {
     await trx
       .updateTable('site_progress')
-      .set({
+      .set((eb) => ({
         workflow_id: run.workflowId,
         run_id: run.runId,
         current_stage: 'fetch',
         stage_total: 1,
         stage_completed: 0,
-        started_at: run.startedAt ?? new Date(),
+        // A start recorded again for the same run (a site run's fetch after its listing check, a
+        // retried fetch) keeps the first.
+        started_at: eb
+          .case()
+          .when('run_id', '=', run.runId)
+          .then(eb.fn<Date>('least', ['started_at', eb.val(startedAt)]))
+          .else(eb.val(startedAt))
+          .end(),
         finished_at: null,
         updated_at: new Date(),
-      })
+      }))
       .where('subdomain', '=', run.subdomain)
       .execute();
     await recount(trx, run.subdomain);

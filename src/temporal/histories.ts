@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import type { FetchReport } from '../activities/fetch.js';
 
 export interface WorkflowHistory {
   workflowId: string;
@@ -70,4 +72,32 @@ export function scheduledActivities(histories: WorkflowHistory[]): ScheduledActi
       ];
     });
   });
+}
+
+/**
+ * What a site run's fetch reported (listed, downloaded, unchanged...), from its history: the result
+ * of its fetchSite activity or, when its listing check had nothing to download and so did the fetch
+ * itself, of that local activity (a marker). Undefined for a run that did not fetch.
+ */
+export function fetchReportOf(history: temporal.api.history.v1.IHistory): FetchReport | undefined {
+  const scheduledTypes = new Map<string, string>();
+  let report: FetchReport | undefined;
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) scheduledTypes.set(String(event.eventId), scheduled.activityType?.name ?? '');
+    const completed = event.activityTaskCompletedEventAttributes;
+    const payload = completed?.result?.payloads?.[0];
+    if (payload && scheduledTypes.get(String(completed.scheduledEventId)) === 'fetchSite') {
+      report = defaultPayloadConverter.fromPayload<{ fetch: FetchReport }>(payload).fetch;
+    }
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.details?.data?.payloads?.[0];
+    const result = marker?.details?.result?.payloads?.[0];
+    if (marker?.markerName === 'core_local_activity' && data && result) {
+      if (defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data).activity_type !== 'fetchSiteIfNothingToDownload') continue;
+      const checked = defaultPayloadConverter.fromPayload<{ fetched: boolean; fetch?: FetchReport }>(result);
+      if (checked.fetched) report = checked.fetch;
+    }
+  }
+  return report;
 }

@@ -83,8 +83,21 @@ export function activitiesFor(queues: TaskQueues) {
     localRetryThreshold: '10 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
+  // A site run's first look at its listing (runs started since the `site-run-listing-in-first-task`
+  // patch): a single attempt, because whatever goes wrong is left to the fetch activity it falls back
+  // to, which retries for minutes; a listing that needs longer than a minute is fetched there too.
+  const localFetch = proxyLocalActivities<Pick<FetchActivities, 'fetchSiteIfNothingToDownload'>>({
+    cancellationType: waitForStop,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  });
   // Activity proxies are Proxy objects: their members must be picked, not spread.
   const ocr = { readTextLayer: readText.readTextLayer, ocrPage: ocrPages.ocrPage };
-  const local = { bookkeeping: localBookkeeping, archiveIsCurrent: localFreshness.archiveIsCurrent, keepArchiveIfCurrent: localFreshness.keepArchiveIfCurrent };
+  const local = {
+    bookkeeping: localBookkeeping,
+    archiveIsCurrent: localFreshness.archiveIsCurrent,
+    keepArchiveIfCurrent: localFreshness.keepArchiveIfCurrent,
+    fetchSiteIfNothingToDownload: localFetch.fetchSiteIfNothingToDownload,
+  };
   return { bookkeeping, fetch, ocr, extraction, deploy, local };
 }

@@ -26,6 +26,7 @@ import {
   type DocumentProgress,
   type FanOutLimits,
   type Publication,
+  type SettledSnapshot,
   type SiteStage,
   type SiteStatus,
   type SiteWorkflowInput,
@@ -63,6 +64,17 @@ export const siteRunPatchesConsolidated = 'site-run-patches-2026-12';
  */
 export const siteRunStartInFetchPatch = 'site-run-start-in-fetch';
 
+/**
+ * The patch runs started since record instead of the one above, which it stands for too
+ * (docs/WORKFLOW-CHANGES.md): a run that fetches first reads its listing in its first workflow task
+ * (the local activity fetchSiteIfNothingToDownload), and schedules fetchSite on the fetch queue only
+ * when a document must be downloaded or the listing could not be read there. An unchanged site's run
+ * went from two workflow tasks and one activity to one workflow task and no activity, and its
+ * search attribute from three values to two (queued, completed). Runs started before it replay
+ * without its marker and ask for the older patches as they did.
+ */
+export const siteRunListingInFirstTaskPatch = 'site-run-listing-in-first-task';
+
 /** The bookkeeping a site run calls: scheduled activities on the workflows queue, or local ones. */
 type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
@@ -81,7 +93,8 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   // Asked once, before the first command. With the consolidated marker every path below is the
   // new one; without it (runs started before it) each patch is asked as it was (short-circuit: in
   // order, and only then), so their histories replay the markers they recorded.
-  const startsInFetch = patched(siteRunStartInFetchPatch);
+  const listsInFirstTask = patched(siteRunListingInFirstTaskPatch);
+  const startsInFetch = listsInFirstTask || patched(siteRunStartInFetchPatch);
   const consolidated = startsInFetch || patched(siteRunPatchesConsolidated);
   // Runs started before early publishing replay without its marker and keep the old deploy stage
   // (docs/WORKFLOW-CHANGES.md).
@@ -162,10 +175,26 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
         status.pages = input.failedOnly.settled.pages;
         await enterStage('ocr');
       } else {
-        // startRun already records the fetch stage in Postgres; older runs asked again.
-        if (keepsCurrentArchive) showStage('fetch');
-        else await enterStage('fetch');
-        const snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}), ...(startsInFetch ? { startsRun: run } : {}) });
+        // Since listsInFirstTask a run first reads its listing in this workflow task (a local
+        // activity), and only a site with something to download schedules fetchSite (--full, which
+        // downloads everything again, goes straight there). The search attribute shows the fetch
+        // stage only then: an upsert is a write to the visibility store, and an unchanged site's
+        // whole run is this one task, whose end upserts the stage it ends in anyway.
+        let listed: Awaited<ReturnType<typeof activities.local.fetchSiteIfNothingToDownload>> | undefined;
+        if (listsInFirstTask && !input.full) {
+          status.stage = 'fetch';
+          touch(status);
+          listed = await activities.local.fetchSiteIfNothingToDownload({ subdomain, startsRun: run });
+        }
+        let snapshot: SettledSnapshot;
+        if (listed?.fetched) {
+          snapshot = listed;
+        } else {
+          // startRun already records the fetch stage in Postgres; older runs asked again.
+          if (keepsCurrentArchive) showStage('fetch');
+          else await enterStage('fetch');
+          snapshot = await fetch.fetchSite({ subdomain, ...(input.full ? { full: true } : {}), ...(startsInFetch ? { startsRun: run } : {}) });
+        }
         status.documents = snapshot.documents;
         status.pages = snapshot.pages;
         // Nothing to read (most runs of a nightly fleet): no OCR stage at all.

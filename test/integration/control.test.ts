@@ -510,7 +510,12 @@ describe('clerk purge-queue', () => {
 
   it('`clerk cancel` in a terminal shows a bar of the in-flight activities stopping while it waits, then what it cancelled', async () => {
     const again = await enqueueSite(harness.client, harness.config, IN_FETCH);
-    await waitFor(async () => (await harness.db.selectFrom('job_tracking').select('job_id').where('run_id', '=', again.runId).where('status', '=', 'running').execute()).length > 0, 'the fetch running');
+    // The run's listing check gives up on the hanging listing after LISTING_CHECK_DEADLINE_MS, and
+    // leaves it to fetchSite, which waits on it as an activity.
+    await waitFor(
+      async () => (await harness.db.selectFrom('job_tracking').select('job_id').where('run_id', '=', again.runId).where('job_type', '=', 'fetchSite').where('status', '=', 'running').execute()).length > 0,
+      'the fetch running',
+    );
     // `script` gives the CLI a terminal (a pseudo-terminal), as an operator's shell would.
     const shown = await new Promise<{ code: number; output: string }>((resolve) => {
       execFile('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(clerkBin)} cancel ${IN_FETCH}`, '/dev/null'], { env: { ...process.env, ...harness.env } }, (error, stdout) =>

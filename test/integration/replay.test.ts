@@ -6,7 +6,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentRunPatch, liveProgressPatch } from '../../src/workflows/document.js';
-import { localBookkeepingPatch, siteRunPatchesConsolidated, siteRunStartInFetchPatch } from '../../src/workflows/site.js';
+import { localBookkeepingPatch, siteRunListingInFirstTaskPatch, siteRunPatchesConsolidated, siteRunStartInFetchPatch } from '../../src/workflows/site.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -42,7 +42,7 @@ function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void
 }
 
 /** The patch that stands for the older ones in each workflow type's current runs. */
-const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunStartInFetchPatch, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
+const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunListingInFirstTaskPatch, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
 
 /** The activity types a history schedules on a task queue (local activities are markers, not these), in order. */
 function scheduledActivities(fixture: HistoryFixture): string[] {
@@ -131,16 +131,20 @@ describe('replaying recorded workflow histories against the current workflow cod
       expect(patchesIn(fixture), fixture.workflowId).not.toContain(localBookkeepingPatch);
       expect(scheduledActivities(fixture).filter((type) => siteRunActivities.has(type)).length, fixture.workflowId).toBeGreaterThan(0);
     }
-    // An unchanged site's run: its fetch is the one activity task left.
-    expect(scheduledActivities(readFixture('unchanged-rerun.siteWorkflow.json'))).toEqual(['fetchSite']);
+    // An unchanged site's run: no activity task at all (its fetch is its listing check, local).
+    expect(scheduledActivities(readFixture('unchanged-rerun.siteWorkflow.json'))).toEqual([]);
   });
 
   it('covers both branches of the consolidated site patch: a current site run records one patch marker and one version upsert, the ones recorded before it the four patches', () => {
     const current = fixturesOf('siteWorkflow', '');
+    const startingInFetch = fixturesOf('siteWorkflow', `before-${siteRunListingInFirstTaskPatch}`);
     const consolidated = fixturesOf('siteWorkflow', `before-${siteRunStartInFetchPatch}`);
     const before = fixturesOf('siteWorkflow', `before-${siteRunPatchesConsolidated}`);
     expect(before.length).toBe(current.length);
     for (const fixture of current) {
+      expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunListingInFirstTaskPatch]);
+    }
+    for (const fixture of startingInFetch) {
       expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunStartInFetchPatch]);
     }
     for (const fixture of consolidated) {
@@ -151,8 +155,8 @@ describe('replaying recorded workflow histories against the current workflow cod
     }
   });
 
-  it('covers both branches of the start-in-fetch patch: a current site run has its fetch record its start, and an unchanged one ends in the step that keeps its archive; the ones recorded before it start and end the run in steps of their own', () => {
-    const current = fixturesOf('siteWorkflow', '');
+  it('covers both branches of the start-in-fetch patch: a site run with it has its fetch record its start, and an unchanged one ends in the step that keeps its archive; the ones recorded before it start and end the run in steps of their own', () => {
+    const current = fixturesOf('siteWorkflow', `before-${siteRunListingInFirstTaskPatch}`);
     const before = fixturesOf('siteWorkflow', `before-${siteRunStartInFetchPatch}`);
     expect(before.length).toBe(current.length);
     const runStarts = (fixture: HistoryFixture) => activityInputs(fixture, 'fetchSite').map((input) => (input as { startsRun?: unknown }).startsRun);
@@ -169,13 +173,40 @@ describe('replaying recorded workflow histories against the current workflow cod
     // An unchanged site's run: one patch marker and one local activity (keepArchiveIfCurrent); one
     // upsert for the patch (TemporalChangeVersion) and two for its stages (fetch, completed); two
     // workflow tasks. Before the patch: startRun, archiveIsCurrent and finishRun.
-    const unchanged = readFixture('unchanged-rerun.siteWorkflow.json');
+    const unchanged = readFixture(`before-${siteRunListingInFirstTaskPatch}/unchanged-rerun.siteWorkflow.json`);
     expect(localActivities(unchanged)).toEqual(['keepArchiveIfCurrent']);
     expect(localActivities(readFixture(`before-${siteRunStartInFetchPatch}/unchanged-rerun.siteWorkflow.json`))).toEqual(['startRun', 'archiveIsCurrent', 'finishRun']);
     const events = eventTypes(unchanged);
     expect(events.filter((type) => type === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
     expect(events.filter((type) => type === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(3);
     expect(events.filter((type) => type === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toHaveLength(2);
+  });
+
+  it('covers both branches of the listing-in-first-task patch: a current site run reads its listing in a local activity and schedules fetchSite only when there is something to download; the ones recorded before it always schedule fetchSite', () => {
+    const current = fixturesOf('siteWorkflow', '');
+    const before = fixturesOf('siteWorkflow', `before-${siteRunListingInFirstTaskPatch}`);
+    expect(before.length).toBe(current.length);
+    // A first run looks at its listing first, finds documents to download, and leaves them to
+    // fetchSite, which records the run's start again (the first start is kept); a run resumed after
+    // continue-as-new fetches nothing.
+    const fetching = current.filter((fixture) => scheduledActivities(fixture).includes('fetchSite') || localActivities(fixture).includes('fetchSiteIfNothingToDownload'));
+    expect(fetching.length).toBe(current.length - 1);
+    for (const fixture of fetching) expect(localActivities(fixture)[0], fixture.workflowId).toBe('fetchSiteIfNothingToDownload');
+    for (const fixture of before) {
+      expect(localActivities(fixture), fixture.workflowId).not.toContain('fetchSiteIfNothingToDownload');
+    }
+    // An unchanged site's run: one workflow task, no activity task; one patch marker and two local
+    // activities (the listing check, which did the fetch, and keepArchiveIfCurrent); one upsert for
+    // the patch and one for the stage it ends in. Before the patch: two workflow tasks, fetchSite,
+    // and an upsert for the fetch stage too.
+    const unchanged = readFixture('unchanged-rerun.siteWorkflow.json');
+    expect(localActivities(unchanged)).toEqual(['fetchSiteIfNothingToDownload', 'keepArchiveIfCurrent']);
+    expect(scheduledActivities(unchanged)).toEqual([]);
+    const events = eventTypes(unchanged);
+    expect(events.filter((type) => type === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(3);
+    expect(events.filter((type) => type === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(2);
+    expect(events.filter((type) => type === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toHaveLength(1);
+    expect(scheduledActivities(readFixture(`before-${siteRunListingInFirstTaskPatch}/unchanged-rerun.siteWorkflow.json`))).toEqual(['fetchSite']);
   });
 
   it('covers both branches of the document-run patch: current document runs settle locally and send no report their outcome brings, the ones recorded before it do not', () => {
@@ -222,19 +253,22 @@ describe('the replay guard', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DeterminismViolationError);
-    // Core names the recorded event the code gave no command for: the run's stage shown (upserted)
-    // before its fetch, where the changed code asks for a local activity first.
-    expect((error as Error).message).toContain('No command scheduled for event HistoryEvent(id: 7, UpsertWorkflowSearchAttributes)');
+    // Both are local activities: core compares the recorded marker (the listing check) with the command.
+    expect((error as Error).message).toContain("Activity type of recorded marker 'fetchSiteIfNothingToDownload' does not match activity type of local activity command 'enterStage'");
   });
 
-  it('fails the same way on a history recorded before the newest patch, naming both steps', async () => {
-    const error: unknown = await replay(changedBundle, readFixture(`before-${siteRunStartInFetchPatch}/sample-site.siteWorkflow.json`)).then(
+  it.each([
+    // Core names the recorded event the code gave no command for: the run's stage shown (upserted)
+    // before its fetch, where the changed code asks for a local activity first.
+    [siteRunListingInFirstTaskPatch, 'No command scheduled for event HistoryEvent(id: 7, UpsertWorkflowSearchAttributes)'],
+    [siteRunStartInFetchPatch, "Activity type of recorded marker 'startRun' does not match activity type of local activity command 'enterStage'"],
+  ])('fails the same way on a history recorded before the %s patch, naming the step', async (patch, message) => {
+    const error: unknown = await replay(changedBundle, readFixture(`before-${patch}/sample-site.siteWorkflow.json`)).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DeterminismViolationError);
-    // Both are local activities there: core compares the recorded marker with the command.
-    expect((error as Error).message).toContain("Activity type of recorded marker 'startRun' does not match activity type of local activity command 'enterStage'");
+    expect((error as Error).message).toContain(message);
   });
 
   it('still replays the workflows that the change left alone', async () => {

@@ -108,7 +108,8 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     for (const activity of scheduled) expect(tracked).toContain(`${activity.workflowId}|${activity.runId}|${activity.activityId}`);
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
     expect(new Set(jobs.map((j) => j.job_type))).toEqual(
-      new Set(['enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'keepArchiveIfCurrent', 'finishRun']),
+      // The listing check in the run's first task found documents to download, so fetchSite followed.
+      new Set(['fetchSiteIfNothingToDownload', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'keepArchiveIfCurrent', 'finishRun']),
     );
   });
 
@@ -161,10 +162,11 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(await harness.db.selectFrom('deployments').select(['version', 'variant']).where('subdomain', '=', SITE).orderBy('version').execute()).toEqual(deploymentsBefore);
     const progress = await harness.db.selectFrom('site_progress').selectAll().where('subdomain', '=', SITE).executeTakeFirstOrThrow();
     expect(progress).toMatchObject({ current_stage: 'completed', pages_total: manifest.totalPages, pages_done: manifest.totalPages, workflow_id: rerun.workflowId, run_id: rerun.runId });
-    // Two steps did the bookkeeping: the fetch recorded the run's start (from when it was scheduled,
-    // so before the fetch's own job row) and keepArchiveIfCurrent its end.
+    // Two steps, both local activities of the run's one workflow task: the listing check, which had
+    // nothing to download and so did the fetch, recorded the run's start (from when it was
+    // scheduled, so before its own job row), and keepArchiveIfCurrent its end.
     const jobs = await harness.db.selectFrom('job_tracking').select(['job_type', 'started_at']).where('run_id', '=', rerun.runId).orderBy('id').execute();
-    expect(jobs.map((job) => job.job_type)).toEqual(['fetchSite', 'keepArchiveIfCurrent']);
+    expect(jobs.map((job) => job.job_type)).toEqual(['fetchSiteIfNothingToDownload', 'keepArchiveIfCurrent']);
     expect(progress.started_at!.getTime()).toBeLessThanOrEqual(jobs[0]!.started_at.getTime());
     expect(progress.finished_at!.getTime()).toBeGreaterThanOrEqual(jobs[1]!.started_at.getTime());
   });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { FetchReport } from '../../src/activities/fetch.js';
 import { fixturePdf } from '../../src/samples/platforms/documents.js';
 import { startFixtureServer, type FixtureServer } from '../../src/samples/platforms/fixture-server.js';
 import { platformFixtures } from '../../src/samples/platforms/index.js';
 import type { PlatformFixture } from '../../src/samples/platforms/types.js';
 import { saveSite } from '../../src/sites/repository.js';
+import { fetchReportOf } from '../../src/temporal/histories.js';
 import { enqueueSite } from '../../src/temporal/site-runs.js';
 import type { SiteStatus } from '../../src/workflows/types.js';
 import { createHarness, type Harness } from '../support/harness.js';
@@ -21,23 +21,13 @@ afterAll(async () => {
   await harness?.close();
 });
 
-/** Runs the site to its end and returns its final status and what its fetch activity reported. */
+/** Runs the site to its end and returns its final status and what its fetch reported. */
 async function runSite(subdomain: string, options: { full?: boolean } = {}): Promise<{ status: SiteStatus; fetch: FetchReport }> {
   const run = await enqueueSite(harness.client, harness.config, subdomain, options);
   const handle = harness.client.workflow.getHandle(run.workflowId, run.runId);
   const status = (await handle.result()) as SiteStatus;
-  const history = await handle.fetchHistory();
-  const scheduled = new Map<string, string>();
-  let fetch: FetchReport | undefined;
-  for (const event of history.events ?? []) {
-    const attributes = event.activityTaskScheduledEventAttributes;
-    if (attributes) scheduled.set(String(event.eventId), attributes.activityType?.name ?? '');
-    const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && scheduled.get(String(completed.scheduledEventId)) === 'fetchSite') {
-      fetch = (defaultPayloadConverter.fromPayload(completed.result!.payloads![0]!) as { fetch: FetchReport }).fetch;
-    }
-  }
-  if (!fetch) throw new Error(`no fetchSite result in ${subdomain}'s history`);
+  const fetch = fetchReportOf(await handle.fetchHistory());
+  if (!fetch) throw new Error(`no fetch report in ${subdomain}'s history`);
   return { status, fetch };
 }
 

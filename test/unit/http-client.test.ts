@@ -71,6 +71,21 @@ describe('downloads stream to a file', () => {
     expect(server.pdfsSent()).toBe(1);
   });
 
+  it('tells from the same conditional request whether a document is unchanged, and reads no body to say so', async () => {
+    let served = pdf;
+    const server = await serve(() => ({ pdf: served }));
+    const client = clientFor(server);
+    const first = await client.download(`${server.url}/a.pdf`, { destination: destination(), maxBytes: 10_000_000 });
+    if (first.status !== 'downloaded') throw new Error('expected a download');
+    const validators = { etag: first.etag, lastModified: first.lastModified };
+    expect(await client.isNotModified(`${server.url}/a.pdf`, validators)).toBe(true);
+    served = await fixturePdf('minutes', 'City Council', '2026-02-02');
+    expect(await client.isNotModified(`${server.url}/a.pdf`, validators)).toBe(false);
+    // Without validators there is nothing to ask: the answer is "download it".
+    expect(await client.isNotModified(`${server.url}/a.pdf`, { etag: null, lastModified: null })).toBe(false);
+    expect(fs.readdirSync(folder).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
   it('refuses an HTML page served where a PDF was expected, and stores nothing', async () => {
     const server = await serve(() => ({ html: '<!doctype html><html><body>Session expired, please log in</body></html>' }));
     const target = destination();
