@@ -110,11 +110,12 @@ export function createFetchActivities(deps: ActivityDeps) {
     const context = Context.current();
     const startedAt = new Date();
     const site = await getSite(db, input.subdomain).catch(failForUnknownSite);
+    // A site never fetched has every document to download: the check need not list it, nor record
+    // the run's start, which fetchSite does next.
+    if (!mode.downloads && site.last_fetched_at === null) return { fetched: false, reason: 'the site was never fetched' };
     // The run began when its fetch was first scheduled: before this activity's own job_tracking
     // rows, which `clerk failures` looks for from the run's start on.
     if (input.startsRun) await startRun(db, { subdomain: site.subdomain, ...input.startsRun, startedAt: runStartOf(context.info) });
-    // A site never fetched has every document to download: the check need not list it.
-    if (!mode.downloads && site.last_fetched_at === null) return { fetched: false, reason: 'the site was never fetched' };
     let opened: OpenSite;
     try {
       opened = openSite(site, await fetcherRegistry(config.fetcherPlugins));

@@ -84,28 +84,32 @@ afterAll(async () => {
 });
 
 describe('the listing check of a site run', () => {
-  it('leaves a site never fetched to fetchSite without listing it, having recorded only the run\'s start', async () => {
-    const scheduledAt = new Date(Date.now() - 1_000);
-    const result = await runActivity<CheckResult>('fetchSiteIfNothingToDownload', SITE, { runId: 'first-run', scheduledAt });
+  it('leaves a site never fetched to fetchSite without listing it or recording anything', async () => {
+    const result = await runActivity<CheckResult>('fetchSiteIfNothingToDownload', SITE, { runId: 'first-run', scheduledAt: new Date() });
     expect(result).toEqual({ fetched: false, reason: 'the site was never fetched' });
     expect(await documentCount(SITE)).toBe(0);
-    expect(await progressOf(SITE)).toMatchObject({ run_id: 'first-run', current_stage: 'fetch', started_at: scheduledAt });
-  });
-
-  it('keeps the first start of a run when fetchSite records it again, then fetchSite downloads every document', async () => {
-    const checkedAt = (await progressOf(SITE)).started_at!;
+    expect((await harness.db.selectFrom('site_progress').select('run_id').where('subdomain', '=', SITE).executeTakeFirst())?.run_id ?? null).toBeNull();
     const fetched = await runActivity<{ fetch: { downloaded: number } }>('fetchSite', SITE, { runId: 'first-run', scheduledAt: new Date() });
     expect(fetched.fetch.downloaded).toBe(2);
     expect(await documentCount(SITE)).toBe(2);
-    expect((await progressOf(SITE)).started_at).toEqual(checkedAt);
+    expect(await progressOf(SITE)).toMatchObject({ run_id: 'first-run' });
   });
 
   it('does the whole fetch of an unchanged site itself: every document answered 304, none downloaded', async () => {
     const before = await harness.db.selectFrom('documents').select(['id', 'content_sha256', 'status']).where('subdomain', '=', SITE).orderBy('id').execute();
-    const result = await runActivity<CheckResult>('fetchSiteIfNothingToDownload', SITE, { runId: 'rerun', scheduledAt: new Date() });
+    const scheduledAt = new Date(Date.now() - 1_000);
+    const result = await runActivity<CheckResult>('fetchSiteIfNothingToDownload', SITE, { runId: 'rerun', scheduledAt });
     expect(result).toMatchObject({ fetched: true, fetch: { listed: 2, downloaded: 0, unchanged: 2 } });
     expect(await harness.db.selectFrom('documents').select(['id', 'content_sha256', 'status']).where('subdomain', '=', SITE).orderBy('id').execute()).toEqual(before);
-    expect(await progressOf(SITE)).toMatchObject({ run_id: 'rerun' });
+    // The run's start is when the check was scheduled.
+    expect(await progressOf(SITE)).toMatchObject({ run_id: 'rerun', current_stage: 'fetch', started_at: scheduledAt });
+  });
+
+  it('keeps the first start of a run when fetchSite records it again', async () => {
+    const scheduledAt = new Date(Date.now() - 1_000);
+    await runActivity<CheckResult>('fetchSiteIfNothingToDownload', SITE, { runId: 'twice', scheduledAt });
+    await runActivity('fetchSite', SITE, { runId: 'twice', scheduledAt: new Date() });
+    expect(await progressOf(SITE)).toMatchObject({ run_id: 'twice', started_at: scheduledAt });
   });
 
   it('leaves a newly listed document to fetchSite, recording no document', async () => {
