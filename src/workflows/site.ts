@@ -184,7 +184,12 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
         if (listsInFirstTask && !input.full) {
           status.stage = 'fetch';
           touch(status);
-          listed = await activities.local.fetchSiteIfNothingToDownload({ subdomain, startsRun: run });
+          listed = await activities.local.fetchSiteIfNothingToDownload({ subdomain, startsRun: run }).catch((error: unknown) => {
+            // The check returns its own failures as reasons; this is the check itself lost (its one
+            // attempt timed out, with Postgres hanging, say): fetchSite, with its retries, goes on.
+            if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+            return undefined;
+          });
         }
         let snapshot: SettledSnapshot;
         if (listed?.fetched) {
