@@ -98,9 +98,10 @@ export async function fleetRefresh(options: { sites: number; log: Log }): Promis
     log(`fleet: first runs ${first.wallSeconds.toFixed(1)} s`);
     const firstProblems = await checkFleet(stack.db, sites, 'first runs');
     if (firstProblems.length > 0) throw new Error(firstProblems.join('; '));
-    // The first runs inserted every row the fleet has; Postgres's autovacuum then spent a minute of
-    // CPU on them during whichever refresh came first (clerk's), which a nightly refresh of a fleet
-    // vacuumed the day before never pays. Settled here, untimed, so no side does.
+    // The first runs inserted every row the fleet has, into tables Postgres had no statistics for
+    // yet: whichever refresh came first (clerk's) then ran 30-40% slower than the last, which a
+    // nightly refresh of a fleet vacuumed and analyzed the day before never does. Settled here,
+    // untimed, so no side pays for it.
     const settling = performance.now();
     await sql`vacuum (analyze)`.execute(stack.db);
     await sql`checkpoint`.execute(stack.db);

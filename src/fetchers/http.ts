@@ -129,10 +129,7 @@ export class HttpClient {
   async isNotModified(url: string, request: RequestOptions & { etag?: string | null; lastModified?: string | null }): Promise<boolean> {
     if (!request.etag && !request.lastModified) return false;
     return this.withRetries(request.signal, async (signal) => {
-      const conditional: Record<string, string> = {};
-      if (request.etag) conditional['If-None-Match'] = request.etag;
-      if (request.lastModified) conditional['If-Modified-Since'] = request.lastModified;
-      const opened = await this.open(url, { ...request, signal, headers: { Accept: 'application/pdf', ...conditional, ...request.headers } }, this.policy.downloadTimeoutMs, true);
+      const opened = await this.open(url, { ...request, signal, headers: { Accept: 'application/pdf', ...conditionalHeaders(request), ...request.headers } }, this.policy.downloadTimeoutMs, true);
       await opened.response.body?.cancel();
       return opened.response.status === 304;
     });
@@ -144,10 +141,7 @@ export class HttpClient {
    */
   async download(url: string, request: DownloadRequest): Promise<DownloadResult> {
     return this.withRetries(request.signal, async (signal) => {
-      const conditional: Record<string, string> = {};
-      if (request.etag) conditional['If-None-Match'] = request.etag;
-      if (request.lastModified) conditional['If-Modified-Since'] = request.lastModified;
-      const opened = await this.open(url, { ...request, signal, headers: { Accept: 'application/pdf', ...conditional, ...request.headers } }, this.policy.downloadTimeoutMs, true);
+      const opened = await this.open(url, { ...request, signal, headers: { Accept: 'application/pdf', ...conditionalHeaders(request), ...request.headers } }, this.policy.downloadTimeoutMs, true);
       if (opened.response.status === 304) {
         await opened.response.body?.cancel();
         return { status: 'not-modified' as const };
@@ -323,6 +317,14 @@ function parseHttpUrl(url: string): URL {
     throw new FetchError(`"${url}" is not an http(s) URL`, true, 'bad-url');
   }
   return parsed;
+}
+
+/** The headers that ask for a document only if it changed since the download the validators came from. */
+function conditionalHeaders(validators: { etag?: string | null; lastModified?: string | null }): Record<string, string> {
+  return {
+    ...(validators.etag ? { 'If-None-Match': validators.etag } : {}),
+    ...(validators.lastModified ? { 'If-Modified-Since': validators.lastModified } : {}),
+  };
 }
 
 async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
