@@ -220,11 +220,8 @@ describe('politeness', () => {
     });
     const client = clientFor(server, { perHostConcurrency: 4, perHostDelayMs: 100 });
     await Promise.all(Array.from({ length: 4 }, (_, i) => client.getJson(`${server.url}/page/${i}`)));
-    // Timed where the server handles each request, which can be late for one and on time for the
-    // next on a loaded machine (one gap measured 69 ms of 100 so): the span of all four is what the
-    // delays add up to, however the lateness falls.
-    expect(starts).toHaveLength(4);
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(3 * 100 * 0.8);
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(80);
   });
 });
 
