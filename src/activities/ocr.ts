@@ -15,7 +15,7 @@ import { PermanentPdfError } from '../pdf/errors.js';
 import { renderPageToPgm } from '../pdf/render.js';
 import { extractScanToPgm } from '../pdf/scan-image.js';
 import { readTextLayer } from '../pdf/text-layer.js';
-import { completeOcrPage, getDocument, recordDocumentPages, type PageReading } from '../progress/documents.js';
+import { completeOcrPage, finishDocument, getDocument, recordDocumentPages, type DocumentOutcome, type PageReading } from '../progress/documents.js';
 import { findReusableOcrText } from '../progress/page-reuse.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeats } from './heartbeat.js';
@@ -31,9 +31,15 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
   /**
    * Reads the text layer of every page of a document in one subprocess. Pages whose layer is
    * usable are done; pages whose text another copy of the same PDF already has are reused; the
-   * rest are returned for OCR.
+   * rest are returned for OCR. With `settleWhenRead` (site runs that read their documents
+   * themselves), a document the text layer settled whole is finished here too and its outcome
+   * returned: the run then has nothing left to do for it, not even a step of its own.
    */
-  async function readDocumentTextLayer(input: { subdomain: string; documentId: string }): Promise<{ pageCount: number; pagesToOcr: number[] }> {
+  async function readDocumentTextLayer(input: {
+    subdomain: string;
+    documentId: string;
+    settleWhenRead?: boolean;
+  }): Promise<{ pageCount: number; pagesToOcr: number[]; outcome?: DocumentOutcome }> {
     const doc = await getDocument(db, input.documentId);
     const pdfPath = await store.localPath(doc.storage_key);
     const layer = await withHeartbeats(() => readTextLayer(pdfPath, { timeoutMs: TEXT_LAYER_TIMEOUT_MS })).catch(asActivityFailure);
@@ -56,6 +62,9 @@ export function createOcrActivities(deps: ActivityDeps & { ocrEngines: OcrEngine
       readings.push({ page, size, ...(scan ? { scanPpi: scan.ppi } : {}) });
     }
     const pagesToOcr = await recordDocumentPages(db, doc, layer.pageCount, readings);
+    if (input.settleWhenRead && pagesToOcr.length === 0) {
+      return { pageCount: layer.pageCount, pagesToOcr, outcome: await finishDocument(db, input.subdomain, input.documentId) };
+    }
     return { pageCount: layer.pageCount, pagesToOcr };
   }
 

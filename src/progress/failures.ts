@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.js';
+import { documentChildWorkflowId, documentReadActivityId, siteWorkflowId } from '../workflows/types.js';
 import { sendBackUnfinishedDocuments, updatePages } from './documents.js';
 import { changeSiteContent, settledCounts, type SettledCounts } from './site-progress.js';
 
@@ -38,6 +39,12 @@ export interface FailureExample {
   attempts: number | null;
   /** Set for runs: the site's workflow, for the Web UI. */
   workflowId: string | null;
+  /**
+   * Set for a document whose reading failed: the workflow run whose history holds the failed
+   * text-layer read (the site run; in runs started before document-reads-in-site-run, the
+   * document's child), for the Web UI. Null when job_tracking has no record of the read.
+   */
+  readRun: { workflowId: string; runId: string } | null;
 }
 
 export interface FailureGroup {
@@ -109,6 +116,7 @@ async function failedPageGroups(db: Db, filter: FailureFilter): Promise<FailureG
       at: row.updated_at.toISOString(),
       attempts: await pageAttempts(db, row.subdomain, row.document_id),
       workflowId: null,
+      readRun: null,
     }),
   );
 }
@@ -142,17 +150,21 @@ async function failedDocumentGroups(db: Db, filter: FailureFilter, kind: 'docume
         .orderBy('id')
         .limit(filter.examples ?? DEFAULT_EXAMPLES)
         .execute(),
-    async (row) => ({
-      site: row.subdomain,
-      documentId: row.id,
-      page: null,
-      url: row.source_url,
-      error: firstLine(row.error),
-      at: row.updated_at.toISOString(),
+    async (row) => {
       // A download is one step inside fetchSite, not an activity of its own: no attempts to count.
-      attempts: kind === 'document' ? await documentReadAttempts(db, row.subdomain, row.id) : null,
-      workflowId: null,
-    }),
+      const read = kind === 'document' ? await documentRead(db, row.subdomain, row.id) : undefined;
+      return {
+        site: row.subdomain,
+        documentId: row.id,
+        page: null,
+        url: row.source_url,
+        error: firstLine(row.error),
+        at: row.updated_at.toISOString(),
+        attempts: read?.attempts ?? null,
+        workflowId: null,
+        readRun: read ? { workflowId: read.workflowId, runId: read.runId } : null,
+      };
+    },
   );
 }
 
@@ -204,6 +216,7 @@ async function listingRejectionGroups(db: Db, filter: FailureFilter): Promise<Fa
       at: row.last_seen_at.toISOString(),
       attempts: null,
       workflowId: null,
+      readRun: null,
     }));
     groups.push({ kind: 'listing', stage: 'fetch', reason: firstLine(reason), count: Number(count), examples });
   }
@@ -251,6 +264,7 @@ async function failedRunGroups(db: Db, filter: FailureFilter): Promise<FailureGr
         at: (run.finished_at ?? run.last_error_at ?? new Date(0)).toISOString(),
         attempts: failedJob?.attempts ?? null,
         workflowId: run.workflow_id,
+        readRun: null,
       });
     }
     groups.set(key, group);
@@ -289,10 +303,10 @@ async function lastFailedJob(db: Db, workflowId: string, startedAt: Date): Promi
   return { jobType: failed.job_type, attempts: Number(attempts), error: failed.error };
 }
 
-/** Attempts of the latest reading of a document's text layer (one readTextLayer per document run). */
-async function documentReadAttempts(db: Db, subdomain: string, documentId: string): Promise<number | null> {
+/** The latest reading of a document's text layer: where it ran and its attempts. */
+async function documentRead(db: Db, subdomain: string, documentId: string): Promise<{ attempts: number; workflowId: string; runId: string } | undefined> {
   const latest = await latestDocumentRead(db, subdomain, documentId);
-  if (!latest) return null;
+  if (!latest) return undefined;
   const { attempts } = await db
     .selectFrom('job_tracking')
     .select((eb) => eb.fn.max<number>('attempt').as('attempts'))
@@ -300,16 +314,22 @@ async function documentReadAttempts(db: Db, subdomain: string, documentId: strin
     .where('run_id', '=', latest.run_id)
     .where('activity_id', '=', latest.activity_id)
     .executeTakeFirstOrThrow();
-  return Number(attempts);
+  return { attempts: Number(attempts), workflowId: latest.workflow_id, runId: latest.run_id };
 }
 
 async function latestDocumentRead(db: Db, subdomain: string, documentId: string) {
   return db
     .selectFrom('job_tracking')
     .select(['workflow_id', 'run_id', 'activity_id', 'started_at'])
-    // The id siteWorkflow gives a document's child: `<site workflow id>/doc/<document id>`.
-    .where('workflow_id', '=', `site/${subdomain}/doc/${documentId}`)
     .where('job_type', '=', 'readTextLayer')
+    // The site run reads the document itself under an activity id naming it; runs started before
+    // document-reads-in-site-run read it in the document's child (documentChildWorkflowId).
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('workflow_id', '=', siteWorkflowId(subdomain)), eb('activity_id', '=', documentReadActivityId(documentId))]),
+        eb('workflow_id', '=', documentChildWorkflowId(subdomain, documentId)),
+      ]),
+    )
     .orderBy('started_at', 'desc')
     .orderBy('id', 'desc')
     .limit(1)
@@ -324,6 +344,7 @@ async function latestDocumentRead(db: Db, subdomain: string, documentId: string)
 async function pageAttempts(db: Db, subdomain: string, documentId: string): Promise<number | null> {
   const latest = await latestDocumentRead(db, subdomain, documentId);
   if (!latest) return null;
+  const child = documentChildWorkflowId(subdomain, documentId);
   const rows = await db
     .selectFrom('job_tracking')
     .select([
@@ -335,8 +356,8 @@ async function pageAttempts(db: Db, subdomain: string, documentId: string): Prom
     ])
     .where('job_type', '=', 'ocrPage')
     .where('started_at', '>=', latest.started_at)
-    // The document's own workflow and its page-batch children (`<document workflow>/pages/<first page>`).
-    .where((eb) => eb.or([eb('workflow_id', '=', latest.workflow_id), eb(sql<boolean>`starts_with(workflow_id, ${`${latest.workflow_id}/pages/`})`, '=', true)]))
+    // The document's child and its page-batch children (`<document workflow>/pages/<first page>`).
+    .where((eb) => eb.or([eb('workflow_id', '=', child), eb(sql<boolean>`starts_with(workflow_id, ${`${child}/pages/`})`, '=', true)]))
     .groupBy(['workflow_id', 'run_id', 'activity_id'])
     .execute();
   const failed = new Set(rows.filter((r) => Number(r.succeeded) === 0).map((r) => Number(r.attempts)));

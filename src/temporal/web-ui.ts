@@ -1,6 +1,6 @@
 import type { ClerkConfig } from '../config/index.js';
 import type { FailureExample, FailureKind } from '../progress/failures.js';
-import { siteWorkflowId } from '../workflows/types.js';
+import { documentChildWorkflowId, siteWorkflowId } from '../workflows/types.js';
 
 // The Web UI's addresses, computed from the configuration alone: printing a link loads no Temporal client.
 
@@ -32,20 +32,25 @@ export function siteWorkflowsQuery(subdomain: string): string {
 
 /**
  * Where to look at one failure in the Web UI. `webUi`: a failed run's workflow. `documentWebUi`:
- * for a failed page or a document whose reading failed, the document's child workflow
- * (`site/<site>/doc/<document>`), whose history holds the failed activity. A download or a listing
- * entry never had a workflow of its own: both null.
+ * the history that holds the failed activity: for a failed page, the document's child
+ * (`site/<site>/doc/<document>`), which OCRs it; for a document whose reading failed, the run that
+ * read it (`readRun`: the site run, or the document's child in runs started before reads moved
+ * into the site run), else the document's child. A download or a listing entry never had a
+ * workflow of its own: both null.
  */
 export function failureUiUrls(
   config: ClerkConfig,
   kind: FailureKind,
-  example: Pick<FailureExample, 'site' | 'documentId' | 'workflowId'>,
+  example: Pick<FailureExample, 'site' | 'documentId' | 'workflowId' | 'readRun'>,
 ): { webUi: string | null; documentWebUi: string | null } {
   const read = (kind === 'page' || kind === 'document') && example.documentId !== null;
-  return {
-    webUi: example.workflowId ? webUiUrl(config, example.workflowId) : null,
-    documentWebUi: read ? webUiUrl(config, `${siteWorkflowId(example.site)}/doc/${example.documentId}`) : null,
-  };
+  const documentWebUi =
+    kind === 'document' && example.readRun
+      ? runUiUrl(config, example.readRun.workflowId, example.readRun.runId)
+      : read
+        ? webUiUrl(config, documentChildWorkflowId(example.site, example.documentId!))
+        : null;
+  return { webUi: example.workflowId ? webUiUrl(config, example.workflowId) : null, documentWebUi };
 }
 
 function namespaceUiUrl(config: ClerkConfig): string {

@@ -4,7 +4,7 @@ import type { ArchiveFreshnessActivities, DeployActivities } from '../activities
 import type { ExtractionActivities } from '../activities/extraction.js';
 import type { FetchActivities } from '../activities/fetch.js';
 import type { OcrActivities } from '../activities/ocr.js';
-import type { TaskQueues } from './types.js';
+import { documentReadActivityId, type TaskQueues } from './types.js';
 
 /**
  * Every activity the workflows call, each on its worker type's task queue, with timeouts stated
@@ -34,13 +34,14 @@ export function activitiesFor(queues: TaskQueues) {
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
   });
-  const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({
+  const readTextOptions = {
     taskQueue: queues.ocr,
     cancellationType: waitForStop,
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-  });
+  } as const;
+  const readText = proxyActivities<Pick<OcrActivities, 'readTextLayer'>>(readTextOptions);
   const ocrPages = proxyActivities<Pick<OcrActivities, 'ocrPage'>>({
     taskQueue: queues.ocr,
     cancellationType: waitForStop,
@@ -92,7 +93,16 @@ export function activitiesFor(queues: TaskQueues) {
     retry: { maximumAttempts: 1 },
   });
   // Activity proxies are Proxy objects: their members must be picked, not spread.
-  const ocr = { readTextLayer: readText.readTextLayer, ocrPage: ocrPages.ocrPage };
+  const ocr = {
+    readTextLayer: readText.readTextLayer,
+    /**
+     * A site run reads all its documents (runs started since `document-reads-in-site-run`): each
+     * read's activity id names its document (`read/<document id>`), in the Web UI's history and in
+     * job_tracking, where `clerk failures` finds a failed read by it.
+     */
+    readTextLayerOf: (documentId: string) => proxyActivities<Pick<OcrActivities, 'readTextLayer'>>({ ...readTextOptions, activityId: documentReadActivityId(documentId) }).readTextLayer,
+    ocrPage: ocrPages.ocrPage,
+  };
   const local = {
     bookkeeping: localBookkeeping,
     archiveIsCurrent: localFreshness.archiveIsCurrent,

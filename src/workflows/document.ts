@@ -49,8 +49,9 @@ export const documentRunPatch = 'document-run-2026-12';
 const MAX_PROGRESS_REPORTS_PER_DOCUMENT = 50;
 
 /**
- * Reads one document: its text layer in a single activity, then OCR for only the pages without a
- * usable layer, one activity per page in a sliding window. Every failure is recorded on its page
+ * Reads one document: its text layer in a single activity (unless the site run has read it and
+ * passes it in), then OCR for only the pages without a usable layer, one activity per page in a
+ * sliding window. Every failure is recorded on its page
  * or document and the workflow still completes, so one bad PDF never stalls the site.
  * Documents with more pages than one workflow should hold split into page-batch children.
  * The site run learns the document's page count as soon as it is read, then the pages as they are
@@ -60,24 +61,31 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
   const { current, live, bookkeeping, ocr, progress } = documentRun(input);
   const { subdomain, documentId } = input;
 
-  let pageCount: number;
   let pagesToOcr: number[];
-  try {
-    ({ pageCount, pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
-  } catch (error) {
-    // A cancelled run leaves the document unread (fetched), to be read by the next run.
-    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
-    await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
-    return bookkeeping.finishDocument({ subdomain, documentId });
+  if (input.textLayer) {
+    // The site run read the layer and counted its pages itself: this child only OCRs.
+    ({ pagesToOcr } = input.textLayer);
+  } else {
+    let pageCount: number;
+    try {
+      ({ pageCount, pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
+    } catch (error) {
+      // A cancelled run leaves the document unread (fetched), to be read by the next run.
+      if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+      await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
+      return bookkeeping.finishDocument({ subdomain, documentId });
+    }
+    // With nothing to OCR the document's outcome follows at once and carries the same counts.
+    if (!current || pagesToOcr.length > 0) progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
   }
-  // With nothing to OCR the document's outcome follows at once and carries the same counts.
-  if (!current || pagesToOcr.length > 0) progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
 
   const limits: FanOutLimits = { ...input.limits, progressBatchPages: progressBatchPagesFor(input.limits, pagesToOcr.length) };
   if (pagesToOcr.length <= limits.pagesPerBatch) {
     // The document ends right after its only window, so its last report would only precede the outcome.
     await ocrPagesInWindow({ ...input, limits, pages: pagesToOcr }, bookkeeping, progress, { reportLast: !current });
   } else {
+    // A batch gets its own pages, not the document's whole list.
+    const { textLayer: _wholeList, ...batchInput } = input;
     const batches = new SlidingWindow(2);
     for (let start = 0; start < pagesToOcr.length; start += limits.pagesPerBatch) {
       const pages = pagesToOcr.slice(start, start + limits.pagesPerBatch);
@@ -85,7 +93,7 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
         await executeChild(pageBatchWorkflow, {
           workflowId: `${workflowInfo().workflowId}/pages/${pages[0]}`,
           taskQueue: input.queues.workflows,
-          args: [{ ...input, limits, pages }],
+          args: [{ ...batchInput, limits, pages }],
           ...(live ? { typedSearchAttributes: ocrChildSearchAttributes(subdomain, 'page-batch') } : {}),
         });
       });

@@ -24,6 +24,7 @@ import {
   type Counts,
   type DocumentOutcome,
   type DocumentProgress,
+  type DocumentWorkflowInput,
   type FanOutLimits,
   type Publication,
   type SettledSnapshot,
@@ -75,12 +76,23 @@ export const siteRunStartInFetchPatch = 'site-run-start-in-fetch';
  */
 export const siteRunListingInFirstTaskPatch = 'site-run-listing-in-first-task';
 
+/**
+ * The patch runs started since record instead of the one above, which it stands for too
+ * (docs/WORKFLOW-CHANGES.md): the run reads each document's text layer itself (activity id
+ * `read/<document id>`) and starts a document child only for a document with pages to OCR, passing
+ * it the pages; a document the text layer settles whole is finished by its read. A text-layer
+ * document went from a child (its start, two workflow tasks, its completion) to one activity, and
+ * a document's first read no longer waits for its child's first workflow task. Runs started before
+ * it replay without its marker and ask for the older patches as they did.
+ */
+export const documentReadsInSiteRunPatch = 'document-reads-in-site-run';
+
 /** The bookkeeping a site run calls: scheduled activities on the workflows queue, or local ones. */
 type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
 /**
- * One run over one site: fetch its new documents; OCR every document in a child workflow each,
- * in a sliding window, and wait for all of them; then build the search-only archive (fast path)
+ * One run over one site: fetch its new documents; read every document's text layer and OCR the
+ * pages without one in a child workflow per document, in a sliding window, and wait for all of them; then build the search-only archive (fast path)
  * and the entity archive (full path) in parallel. The fast path publishes its archive as soon as
  * it is compiled, so the site is searchable while entities are still being extracted; the full
  * path's archive then replaces it. Long sites continue as new during OCR, so the history stays
@@ -93,7 +105,8 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   // Asked once, before the first command. With the consolidated marker every path below is the
   // new one; without it (runs started before it) each patch is asked as it was (short-circuit: in
   // order, and only then), so their histories replay the markers they recorded.
-  const listsInFirstTask = patched(siteRunListingInFirstTaskPatch);
+  const readsDocuments = patched(documentReadsInSiteRunPatch);
+  const listsInFirstTask = readsDocuments || patched(siteRunListingInFirstTaskPatch);
   const startsInFetch = listsInFirstTask || patched(siteRunStartInFetchPatch);
   const consolidated = startsInFetch || patched(siteRunPatchesConsolidated);
   // Runs started before early publishing replay without its marker and keep the old deploy stage
@@ -118,6 +131,8 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
   const pagesInFlight = new PagesInFlight();
   /** The fetch left no document to read: the OCR stage is skipped (runs with keepsCurrentArchive only). */
   let nothingToRead = false;
+  /** The OCR stage's write to Postgres, when it goes out alongside the stage's first step (readsDocuments). */
+  let enteringOcr: Promise<void> | undefined;
   setHandler(statusQuery, () => ({ ...status, pages: addCounts(status.pages, pagesInFlight.counts()) }));
   setHandler(documentProgressSignal, (progress) => pagesInFlight.record(progress));
 
@@ -204,15 +219,31 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
         status.pages = snapshot.pages;
         // Nothing to read (most runs of a nightly fleet): no OCR stage at all.
         nothingToRead = keepsCurrentArchive && snapshot.documents.done + snapshot.documents.failed === snapshot.documents.total;
-        if (!nothingToRead) await enterStage('ocr');
+        if (!nothingToRead) {
+          // Since readsDocuments the stage's write runs alongside the stage's listing, in the same workflow task.
+          if (readsDocuments) enteringOcr = enterStage('ocr');
+          else await enterStage('ocr');
+        }
       }
     }
 
-    if (!nothingToRead) await ocrEveryDocument(input, limits, status, bookkeeping, { pagesInFlight: reportsLive ? pagesInFlight : undefined, listsOnlyWhileFull: consolidated });
+    const read = nothingToRead
+      ? undefined
+      : await alongside(
+          enteringOcr,
+          ocrEveryDocument(input, limits, status, bookkeeping, {
+            pagesInFlight: reportsLive ? pagesInFlight : undefined,
+            listsOnlyWhileFull: consolidated,
+            readsDocuments,
+          }),
+        );
 
     // An unchanged site: the live archive was compiled from exactly these rows, so there is nothing
-    // to extract, compile or publish. `--full` and failed-only retries always rebuild.
-    if (keepsCurrentArchive && !input.full && !input.failedOnly) {
+    // to extract, compile or publish. `--full` and failed-only retries always rebuild. Since
+    // readsDocuments a run that has just read a document's pages knows the site changed and does
+    // not ask.
+    const readNewPages = readsDocuments && (read?.documentsWithPagesDone ?? 0) > 0;
+    if (keepsCurrentArchive && !input.full && !input.failedOnly && !readNewPages) {
       // Since startsInFetch the same step records the run's end when it keeps the archive.
       const live = startsInFetch ? await activities.local.keepArchiveIfCurrent({ subdomain }) : await archiveIsCurrent({ subdomain });
       if (live.current) {
@@ -224,28 +255,36 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
       }
     }
 
-    await enterStage('extraction');
-    await Promise.all([
-      runBranch(status, 'fast', async () => {
-        await extraction.compileArchive({ subdomain, variant: 'fast' });
-        if (publishesEarly) await publishFastPathEarly(status, publish);
-      }),
-      runBranch(status, 'full', async () => {
-        await extraction.extractEntities({ subdomain });
-        await extraction.compileArchive({ subdomain, variant: 'full' });
-      }),
-    ]);
+    // Since readsDocuments each stage's write to Postgres runs alongside the stage's first step.
+    const enteringExtraction = readsDocuments ? enterStage('extraction') : undefined;
+    if (!enteringExtraction) await enterStage('extraction');
+    await alongside(
+      enteringExtraction,
+      Promise.all([
+        runBranch(status, 'fast', async () => {
+          await extraction.compileArchive({ subdomain, variant: 'fast' });
+          if (publishesEarly) await publishFastPathEarly(status, publish);
+        }),
+        runBranch(status, 'full', async () => {
+          await extraction.extractEntities({ subdomain });
+          await extraction.compileArchive({ subdomain, variant: 'full' });
+        }),
+      ]),
+    );
     const variant = status.branches.full === 'done' ? 'full' : status.branches.fast === 'done' ? 'fast' : null;
     if (!variant) throw new Error('both extraction branches failed; nothing to deploy');
 
-    await enterStage('deploy');
+    const enteringDeploy = readsDocuments ? enterStage('deploy') : undefined;
+    if (!enteringDeploy) await enterStage('deploy');
     if (!publishesEarly) {
       await deploy.deployArchive({ subdomain, variant });
       status.deployed = variant;
     } else if (variant === 'full' || status.publications.fast?.state !== 'published') {
       // The full archive replaces the early one; without it, the fast one is deployed here unless
       // it already went out early. A failure here fails the run.
-      await publish(variant);
+      await alongside(enteringDeploy, publish(variant));
+    } else {
+      await enteringDeploy;
     }
 
     return await completeRun();
@@ -275,8 +314,9 @@ export async function siteWorkflow(input: SiteWorkflowInput): Promise<SiteStatus
 }
 
 /**
- * The OCR stage: pages through the site's unread documents and runs a child workflow for each,
- * at most `documentsInFlight` at a time. When the history grows long it waits for the children
+ * The OCR stage: pages through the site's unread documents and reads each, at most
+ * `documentsInFlight` at a time: with `readsDocuments` (runs since documentReadsInSiteRunPatch) its
+ * text layer here and a child workflow only for its pages to OCR, else a child for the whole document. When the history grows long it waits for the children
  * in flight and continues as new from the last document started. With `pagesInFlight`, the
  * children report their pages as they go. With `listsOnlyWhileFull` (runs with the consolidated
  * patch) a listing shorter than a page is the last one: the children it starts are not held back
@@ -287,12 +327,13 @@ async function ocrEveryDocument(
   limits: FanOutLimits,
   status: SiteStatus,
   bookkeeping: SiteBookkeeping,
-  options: { pagesInFlight: PagesInFlight | undefined; listsOnlyWhileFull: boolean },
-): Promise<void> {
+  options: { pagesInFlight: PagesInFlight | undefined; listsOnlyWhileFull: boolean; readsDocuments: boolean },
+): Promise<{ documentsWithPagesDone: number }> {
   const { subdomain } = input;
   const { pagesInFlight } = options;
   const window = new SlidingWindow(limits.documentsInFlight);
   let afterDocumentId = input.resume?.afterDocumentId ?? null;
+  let documentsWithPagesDone = 0;
 
   for (let listedAll = false; !listedAll; ) {
     const documentIds = await bookkeeping.listPendingDocuments({ subdomain, afterDocumentId, limit: DOCUMENTS_PER_LISTING });
@@ -307,23 +348,62 @@ async function ocrEveryDocument(
       afterDocumentId = documentId;
       await window.start(async () => {
         pagesInFlight?.open(documentId);
-        const outcome = await readDocument(input, limits, documentId, bookkeeping, pagesInFlight !== undefined);
+        const outcome = options.readsDocuments
+          ? await readDocumentHere(input, limits, documentId, bookkeeping, pagesInFlight)
+          : await readDocument(input, limits, documentId, bookkeeping, pagesInFlight !== undefined);
         // The outcome replaces whatever the child reported: its pages are settled now.
         pagesInFlight?.close(documentId);
         addOutcome(status, outcome);
+        if (outcome.status === 'done' && outcome.pagesDone > 0) documentsWithPagesDone++;
       });
     }
   }
   await window.drain();
+  return { documentsWithPagesDone };
 }
 
-async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, documentId: string, bookkeeping: SiteBookkeeping, reportsLive: boolean): Promise<DocumentOutcome> {
+/**
+ * One document, read by the run itself (runs with documentReadsInSiteRunPatch): its text layer in
+ * one activity, which settles a document with nothing to OCR; a child OCRs the rest of its pages.
+ * A failed read is recorded on the document, as the child records it in older runs.
+ */
+async function readDocumentHere(
+  input: SiteWorkflowInput,
+  limits: FanOutLimits,
+  documentId: string,
+  bookkeeping: SiteBookkeeping,
+  pagesInFlight: PagesInFlight | undefined,
+): Promise<DocumentOutcome> {
+  const { subdomain } = input;
+  let textLayer: { pageCount: number; pagesToOcr: number[]; outcome?: DocumentOutcome };
+  try {
+    textLayer = await activitiesFor(input.queues).ocr.readTextLayerOf(documentId)({ subdomain, documentId, settleWhenRead: true });
+  } catch (error) {
+    // A cancelled run leaves the document unread (fetched), to be read by the next run.
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+    await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
+    return bookkeeping.finishDocument({ subdomain, documentId });
+  }
+  if (textLayer.outcome) return textLayer.outcome;
+  const { pageCount, pagesToOcr } = textLayer;
+  pagesInFlight?.record({ documentId, part: 'text-layer', pages: { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 } });
+  return readDocument(input, limits, documentId, bookkeeping, pagesInFlight !== undefined, { pageCount, pagesToOcr });
+}
+
+async function readDocument(
+  input: SiteWorkflowInput,
+  limits: FanOutLimits,
+  documentId: string,
+  bookkeeping: SiteBookkeeping,
+  reportsLive: boolean,
+  textLayer?: DocumentWorkflowInput['textLayer'],
+): Promise<DocumentOutcome> {
   const { subdomain } = input;
   try {
     return await executeChild(documentWorkflow, {
       workflowId: `${workflowInfo().workflowId}/doc/${documentId}`,
       taskQueue: input.queues.workflows,
-      args: [{ subdomain, documentId, queues: input.queues, limits, ...(reportsLive ? { progressTo: workflowInfo().workflowId } : {}) }],
+      args: [{ subdomain, documentId, queues: input.queues, limits, ...(reportsLive ? { progressTo: workflowInfo().workflowId } : {}), ...(textLayer ? { textLayer } : {}) }],
       ...(reportsLive ? { typedSearchAttributes: ocrChildSearchAttributes(subdomain, 'document') } : {}),
     });
   } catch (error) {
@@ -332,6 +412,19 @@ async function readDocument(input: SiteWorkflowInput, limits: FanOutLimits, docu
     await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
     return bookkeeping.finishDocument({ subdomain, documentId });
   }
+}
+
+/**
+ * A stage's write to Postgres, started alongside the stage's first step so both go out in the same
+ * workflow task (runs with documentReadsInSiteRunPatch). Waits for both, so the write never lands
+ * after the run's end is recorded, then throws the step's failure, else the write's.
+ */
+async function alongside<T>(write: Promise<void> | undefined, step: Promise<T>): Promise<T> {
+  if (!write) return step;
+  const [written, stepped] = await Promise.allSettled([write, step]);
+  if (stepped.status === 'rejected') throw stepped.reason;
+  if (written.status === 'rejected') throw written.reason;
+  return stepped.value;
 }
 
 /**

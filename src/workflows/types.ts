@@ -108,6 +108,17 @@ export interface DocumentWorkflowInput {
    * children started before live progress, which report nothing.
    */
   progressTo?: string;
+  /**
+   * The document's text layer as the site run read it (runs started since
+   * `document-reads-in-site-run`, which start a child only for a document with pages to OCR): the
+   * child OCRs these pages without reading the layer again. Absent in older children, which read it.
+   */
+  textLayer?: { pageCount: number; pagesToOcr: number[] };
+}
+
+/** The activity id of a site run's reading of one document's text layer (readTextLayerOf). */
+export function documentReadActivityId(documentId: string): string {
+  return `read/${documentId}`;
 }
 
 export interface PageBatchWorkflowInput extends DocumentWorkflowInput {
@@ -136,4 +147,9 @@ export interface SettledSnapshot {
 
 export function siteWorkflowId(subdomain: string): string {
   return `site/${subdomain}`;
+}
+
+/** The workflow id a site run gives a document's child (which OCRs it, and in runs before document-reads-in-site-run reads it). */
+export function documentChildWorkflowId(subdomain: string, documentId: string): string {
+  return `${siteWorkflowId(subdomain)}/doc/${documentId}`;
 }

@@ -22,7 +22,7 @@ function clerk(...args: string[]): Promise<CliResult> {
   return runClerk(args, harness.env);
 }
 
-type Group = FailureGroup & { examples: (FailureGroup['examples'][number] & { webUi: string | null })[] };
+type Group = FailureGroup & { examples: (FailureGroup['examples'][number] & { webUi: string | null; documentWebUi: string | null })[] };
 
 async function failures(...args: string[]): Promise<{ groups: Group[]; totals: FailureReport['totals'] }> {
   const result = await clerk('failures', '--json', ...args);
@@ -62,6 +62,7 @@ describe('clerk failures and clerk retry, through the real CLI', () => {
   /** Failed documents clerk has a copy of (the rest failed to download). */
   let readDocuments: number;
   let workers: { stop(): Promise<void> };
+  let siteRunId: string;
 
   beforeAll(async () => {
     harness = await createHarness('failures');
@@ -72,6 +73,7 @@ describe('clerk failures and clerk retry, through the real CLI', () => {
     workers = await harness.startWorkers();
 
     const run = await enqueueSite(harness.client, harness.config, SITE);
+    siteRunId = run.runId;
     await harness.client.workflow.getHandle<typeof siteWorkflow>(run.workflowId, run.runId).result();
     // A site whose run fails in the fetch stage, with a listed document that could not be downloaded.
     await runBrokenSite(harness, BROKEN, server.url);
@@ -128,7 +130,11 @@ describe('clerk failures and clerk retry, through the real CLI', () => {
     const timeout = report.groups.find((g) => g.reason === 'timeout')!;
     expect(timeout.examples).toEqual([expect.objectContaining({ documentId: markedPage.document_id, page: markedPage.page_number, error: 'OCR timed out after 5 minutes' })]);
     for (const group of report.groups.filter((g) => g.kind === 'document')) {
-      for (const example of group.examples) expect(example).toMatchObject({ site: SITE, page: null, attempts: 1 });
+      for (const example of group.examples) {
+        // The site run read the document itself: the link is to that run's history, which holds the failed read.
+        expect(example).toMatchObject({ site: SITE, page: null, attempts: 1, readRun: { workflowId: `site/${SITE}`, runId: siteRunId } });
+        expect(example.documentWebUi).toMatch(new RegExp(`/namespaces/default/workflows/site%2Fbadcorpus\\.ca/${siteRunId}/history$`));
+      }
     }
     const run = report.groups.find((g) => g.kind === 'run')!;
     expect(run.examples).toEqual([expect.objectContaining({ site: BROKEN, workflowId: `site/${BROKEN}`, attempts: 1 })]);

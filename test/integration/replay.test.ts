@@ -6,7 +6,13 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentRunPatch, liveProgressPatch } from '../../src/workflows/document.js';
-import { localBookkeepingPatch, siteRunListingInFirstTaskPatch, siteRunPatchesConsolidated, siteRunStartInFetchPatch } from '../../src/workflows/site.js';
+import {
+  documentReadsInSiteRunPatch,
+  localBookkeepingPatch,
+  siteRunListingInFirstTaskPatch,
+  siteRunPatchesConsolidated,
+  siteRunStartInFetchPatch,
+} from '../../src/workflows/site.js';
 import * as workflows from '../../src/workflows/index.js';
 import { quietLogger, workflowBundle } from '../support/harness.js';
 import type { HistoryFixture } from '../support/history-fixture.js';
@@ -42,7 +48,7 @@ function replay(bundle: { code: string }, fixture: HistoryFixture): Promise<void
 }
 
 /** The patch that stands for the older ones in each workflow type's current runs. */
-const consolidatedPatchOf: Record<string, string> = { siteWorkflow: siteRunListingInFirstTaskPatch, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
+const consolidatedPatchOf: Record<string, string> = { siteWorkflow: documentReadsInSiteRunPatch, documentWorkflow: documentRunPatch, pageBatchWorkflow: documentRunPatch };
 
 /** The activity types a history schedules on a task queue (local activities are markers, not these), in order. */
 function scheduledActivities(fixture: HistoryFixture): string[] {
@@ -137,11 +143,15 @@ describe('replaying recorded workflow histories against the current workflow cod
 
   it('covers both branches of the consolidated site patch: a current site run records one patch marker and one version upsert, the ones recorded before it the four patches', () => {
     const current = fixturesOf('siteWorkflow', '');
+    const listingInFirstTask = fixturesOf('siteWorkflow', `before-${documentReadsInSiteRunPatch}`);
     const startingInFetch = fixturesOf('siteWorkflow', `before-${siteRunListingInFirstTaskPatch}`);
     const consolidated = fixturesOf('siteWorkflow', `before-${siteRunStartInFetchPatch}`);
     const before = fixturesOf('siteWorkflow', `before-${siteRunPatchesConsolidated}`);
     expect(before.length).toBe(current.length);
     for (const fixture of current) {
+      expect(patchesIn(fixture), fixture.workflowId).toEqual([documentReadsInSiteRunPatch]);
+    }
+    for (const fixture of listingInFirstTask) {
       expect(patchesIn(fixture), fixture.workflowId).toEqual([siteRunListingInFirstTaskPatch]);
     }
     for (const fixture of startingInFetch) {
@@ -209,6 +219,36 @@ describe('replaying recorded workflow histories against the current workflow cod
     expect(scheduledActivities(readFixture(`before-${siteRunListingInFirstTaskPatch}/unchanged-rerun.siteWorkflow.json`))).toEqual(['fetchSite']);
   });
 
+  it('covers both branches of the document-reads-in-site-run patch: a current site run reads every document itself, one read named by its document, and starts a child only for a document with pages to OCR, which reads nothing; the ones recorded before it leave every read to a child', () => {
+    const current = fixturesOf('siteWorkflow', '');
+    const before = fixturesOf('siteWorkflow', `before-${documentReadsInSiteRunPatch}`);
+    expect(before.length).toBe(current.length);
+    const childrenStarted = (fixture: HistoryFixture) => eventTypes(fixture).filter((type) => type === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED').length;
+    const readIds = (fixture: HistoryFixture) => {
+      const events = (fixture.history as { events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; activityId?: string } }[] }).events ?? [];
+      return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'readTextLayer' ? [e.activityTaskScheduledEventAttributes.activityId] : []));
+    };
+    for (const fixture of before) expect(readIds(fixture), fixture.workflowId).toEqual([]);
+    // The sample site: six documents, five with a text layer and one scanned (src/samples/sample-site.ts).
+    const sample = readFixture('sample-site.siteWorkflow.json');
+    const reads = readIds(sample);
+    expect(reads).toHaveLength(6);
+    for (const id of reads) expect(id).toMatch(/^read\/.+/);
+    for (const input of activityInputs(sample, 'readTextLayer')) expect(input).toMatchObject({ settleWhenRead: true });
+    expect(childrenStarted(sample)).toBe(1);
+    // Having read new pages, the run knows its archive is stale and does not ask; each stage's
+    // write goes out with the stage's first step.
+    expect(localActivities(sample)).not.toContain('keepArchiveIfCurrent');
+    expect(localActivities(readFixture(`before-${documentReadsInSiteRunPatch}/sample-site.siteWorkflow.json`))).toContain('keepArchiveIfCurrent');
+    expect(childrenStarted(readFixture(`before-${documentReadsInSiteRunPatch}/sample-site.siteWorkflow.json`))).toBe(6);
+    // A bad corpus: the site run records a failed read itself.
+    expect(localActivities(readFixture('bad-corpus.siteWorkflow.json'))).toContain('markDocumentFailed');
+    // The child of a document with pages to OCR gets its pages and OCRs them without reading the layer.
+    const child = readFixture('sample-site.documentWorkflow-ocr.json');
+    expect(scheduledActivities(child).filter((type) => type !== 'ocrPage')).toEqual([]);
+    expect(scheduledActivities(readFixture(`before-${documentReadsInSiteRunPatch}/sample-site.documentWorkflow-ocr.json`))[0]).toBe('readTextLayer');
+  });
+
   it('covers both branches of the document-run patch: current document runs settle locally and send no report their outcome brings, the ones recorded before it do not', () => {
     const documentActivities = new Set(['finishDocument', 'markDocumentFailed', 'markPageFailed']);
     for (const type of ['documentWorkflow', 'pageBatchWorkflow']) {
@@ -228,8 +268,10 @@ describe('replaying recorded workflow histories against the current workflow cod
     const signals = (name: string) => eventTypes(readFixture(name)).filter((type) => type === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED').length;
     expect(signals('sample-site.documentWorkflow-text-layer.json')).toBe(0);
     expect(signals(`before-${documentRunPatch}/sample-site.documentWorkflow-text-layer.json`)).toBe(1);
-    // A document with pages to OCR reports its page count when its text layer is read.
-    expect(signals('sample-site.documentWorkflow-ocr.json')).toBe(1);
+    // A document with pages to OCR reports its page count when it reads its text layer; since the
+    // site run reads it, the run counts them itself, and a child of a few pages reports nothing.
+    expect(signals(`before-${documentReadsInSiteRunPatch}/sample-site.documentWorkflow-ocr.json`)).toBe(1);
+    expect(signals('sample-site.documentWorkflow-ocr.json')).toBe(0);
   });
 
   it.each(files)('replays %s without a determinism error', async (name) => {
@@ -260,6 +302,7 @@ describe('the replay guard', () => {
   it.each([
     // Core names the recorded event the code gave no command for: the run's stage shown (upserted)
     // before its fetch, where the changed code asks for a local activity first.
+    [documentReadsInSiteRunPatch, "Activity type of recorded marker 'fetchSiteIfNothingToDownload' does not match activity type of local activity command 'enterStage'"],
     [siteRunListingInFirstTaskPatch, 'No command scheduled for event HistoryEvent(id: 7, UpsertWorkflowSearchAttributes)'],
     [siteRunStartInFetchPatch, "Activity type of recorded marker 'startRun' does not match activity type of local activity command 'enterStage'"],
   ])('fails the same way on a history recorded before the %s patch, naming the step', async (patch, message) => {

@@ -99,6 +99,23 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     expect(pages.filter((p) => p.source === 'text-layer')).toHaveLength(manifest.totalPages - manifest.scannedPages);
   });
 
+  it('reads every document in the site run itself and starts a child only for the scanned one, to OCR its pages', async () => {
+    const documents = await harness.db.selectFrom('documents').select('id').where('subdomain', '=', SITE).execute();
+    const reads = await harness.db
+      .selectFrom('job_tracking')
+      .select(['workflow_id', 'activity_id'])
+      .where('subdomain', '=', SITE)
+      .where('job_type', '=', 'readTextLayer')
+      .where('run_id', '=', runId)
+      .execute();
+    expect(reads.map((read) => read.workflow_id)).toEqual(documents.map(() => `site/${SITE}`));
+    expect(reads.map((read) => read.activity_id).sort()).toEqual(documents.map((d) => `read/${d.id}`).sort());
+    const ocred = await harness.db.selectFrom('pages').select('document_id').distinct().where('subdomain', '=', SITE).where('source', '=', 'ocr').execute();
+    expect(ocred).toHaveLength(manifest.documents.filter((d) => d.scanned).length);
+    const children = (await collectHistories(harness.client, `site/${SITE}`, runId)).filter((h) => h.workflowType === 'documentWorkflow');
+    expect(children.map((h) => h.workflowId).sort()).toEqual(ocred.map((d) => `site/${SITE}/doc/${d.document_id}`).sort());
+  });
+
   it('keeps a job_tracking row for every activity the server scheduled', async () => {
     const histories = await collectHistories(harness.client, `site/${SITE}`, runId);
     const scheduled = scheduledActivities(histories);
@@ -108,8 +125,9 @@ describe('a sample site run end to end on a real Temporal server and real Postgr
     for (const activity of scheduled) expect(tracked).toContain(`${activity.workflowId}|${activity.runId}|${activity.activityId}`);
     expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
     expect(new Set(jobs.map((j) => j.job_type))).toEqual(
-      // The listing check in the run's first task found documents to download, so fetchSite followed.
-      new Set(['fetchSiteIfNothingToDownload', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'keepArchiveIfCurrent', 'finishRun']),
+      // The listing check in the run's first task found documents to download, so fetchSite followed;
+      // having read new pages, the run did not ask whether its archive was current.
+      new Set(['fetchSiteIfNothingToDownload', 'enterStage', 'fetchSite', 'listPendingDocuments', 'readTextLayer', 'ocrPage', 'finishDocument', 'extractEntities', 'compileArchive', 'deployArchive', 'finishRun']),
     );
   });
 
