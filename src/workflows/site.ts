@@ -92,8 +92,8 @@ type SiteBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
 /**
  * One run over one site: fetch its new documents; read every document's text layer and OCR the
- * pages without one in a child workflow per document, in a sliding window, and wait for all of them; then build the search-only archive (fast path)
- * and the entity archive (full path) in parallel. The fast path publishes its archive as soon as
+ * pages without one in a child workflow per document, in a sliding window, and wait for all of
+ * them; then build the search-only archive (fast path) and the entity archive (full path) in parallel. The fast path publishes its archive as soon as
  * it is compiled, so the site is searchable while entities are still being extracted; the full
  * path's archive then replaces it. Long sites continue as new during OCR, so the history stays
  * small whatever the site's size. During OCR the `status` query counts the pages of the documents
