@@ -51,8 +51,8 @@ const MAX_PROGRESS_REPORTS_PER_DOCUMENT = 50;
 /**
  * Reads one document: its text layer in a single activity (unless the site run has read it and
  * passes it in), then OCR for only the pages without a usable layer, one activity per page in a
- * sliding window. Every failure is recorded on its page
- * or document and the workflow still completes, so one bad PDF never stalls the site.
+ * sliding window. Every failure is recorded on its page or document and the workflow still
+ * completes, so one bad PDF never stalls the site.
  * Documents with more pages than one workflow should hold split into page-batch children.
  * The site run learns the document's page count as soon as it is read, then the pages as they are
  * OCRed, a batch at a time (documentProgressSignal).
@@ -66,15 +66,10 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
     // The site run read the layer and counted its pages itself: this child only OCRs.
     ({ pagesToOcr } = input.textLayer);
   } else {
-    let pageCount: number;
-    try {
-      ({ pageCount, pagesToOcr } = await ocr.readTextLayer({ subdomain, documentId }));
-    } catch (error) {
-      // A cancelled run leaves the document unread (fetched), to be read by the next run.
-      if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
-      await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
-      return bookkeeping.finishDocument({ subdomain, documentId });
-    }
+    const read = await readTextLayerOrSettle(() => ocr.readTextLayer({ subdomain, documentId }), bookkeeping, { subdomain, documentId });
+    if ('failed' in read) return read.failed;
+    const { pageCount } = read.layer;
+    ({ pagesToOcr } = read.layer);
     // With nothing to OCR the document's outcome follows at once and carries the same counts.
     if (!current || pagesToOcr.length > 0) progress?.report('text-layer', { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 });
   }
@@ -105,6 +100,26 @@ export async function documentWorkflow(input: DocumentWorkflowInput): Promise<Do
   return bookkeeping.finishDocument({ subdomain, documentId });
 }
 
+/**
+ * A document's text layer, read by `read` (in the document's child, or since
+ * document-reads-in-site-run in the site run). A read that failed for good is recorded on the
+ * document, which is then finished, and its outcome is returned instead; a cancelled run leaves the
+ * document unread (fetched), to be read by the next run.
+ */
+export async function readTextLayerOrSettle<Layer>(
+  read: () => Promise<Layer>,
+  bookkeeping: DocumentBookkeeping,
+  document: { subdomain: string; documentId: string },
+): Promise<{ layer: Layer } | { failed: DocumentOutcome }> {
+  try {
+    return { layer: await read() };
+  } catch (error) {
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+    await bookkeeping.markDocumentFailed({ ...document, ...describeFailure(error) });
+    return { failed: await bookkeeping.finishDocument(document) };
+  }
+}
+
 /** OCR for one slice of a long document's pages, reporting them to the site run as they are done. */
 export async function pageBatchWorkflow(input: PageBatchWorkflowInput): Promise<void> {
   const { bookkeeping, progress } = documentRun(input);
@@ -132,7 +147,7 @@ function documentRun(input: DocumentWorkflowInput) {
 }
 
 /** The bookkeeping a document run calls: scheduled activities on the workflows queue, or local ones. */
-type DocumentBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
+export type DocumentBookkeeping = ReturnType<typeof activitiesFor>['bookkeeping'];
 
 async function ocrPagesInWindow(input: PageBatchWorkflowInput, bookkeeping: DocumentBookkeeping, progress: ProgressReporter | undefined, options: { reportLast: boolean }): Promise<void> {
   const { ocr } = activitiesFor(input.queues);

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { activitiesFor } from './activities.js';
 import { describeFailure } from './failures.js';
-import { documentProgressSignal, documentWorkflow, liveProgressPatch } from './document.js';
+import { documentProgressSignal, documentWorkflow, liveProgressPatch, readTextLayerOrSettle } from './document.js';
 import { ocrChildSearchAttributes, stageSearchAttribute } from './search-attributes.js';
 import {
   defaultFanOutLimits,
@@ -375,17 +375,11 @@ async function readDocumentHere(
   pagesInFlight: PagesInFlight | undefined,
 ): Promise<DocumentOutcome> {
   const { subdomain } = input;
-  let textLayer: { pageCount: number; pagesToOcr: number[]; outcome?: DocumentOutcome };
-  try {
-    textLayer = await activitiesFor(input.queues).ocr.readTextLayerOf(documentId)({ subdomain, documentId, settleWhenRead: true });
-  } catch (error) {
-    // A cancelled run leaves the document unread (fetched), to be read by the next run.
-    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
-    await bookkeeping.markDocumentFailed({ subdomain, documentId, ...describeFailure(error) });
-    return bookkeeping.finishDocument({ subdomain, documentId });
-  }
-  if (textLayer.outcome) return textLayer.outcome;
-  const { pageCount, pagesToOcr } = textLayer;
+  const readTextLayer = activitiesFor(input.queues).ocr.readTextLayerOf(documentId);
+  const read = await readTextLayerOrSettle(() => readTextLayer({ subdomain, documentId, settleWhenRead: true }), bookkeeping, { subdomain, documentId });
+  if ('failed' in read) return read.failed;
+  if (read.layer.outcome) return read.layer.outcome;
+  const { pageCount, pagesToOcr } = read.layer;
   pagesInFlight?.record({ documentId, part: 'text-layer', pages: { total: pageCount, done: pageCount - pagesToOcr.length, failed: 0 } });
   return readDocument(input, limits, documentId, bookkeeping, pagesInFlight !== undefined, { pageCount, pagesToOcr });
 }
