@@ -150,6 +150,8 @@ export async function runPeerSites(
   const workers = options.startWorkers === false ? undefined : await startPeerWorkers(options);
   const producer = new FlowProducer({ connection, prefix });
   const siteEvents = new QueueEvents(QUEUES.site, { connection, prefix });
+  const flowsToAdd = options.subdomains.map((subdomain) => siteFlow(subdomain, options.full ?? false));
+  const siteJobs = new SiteJobEnds(siteEvents, flowsToAdd.map((flow) => flow.opts!.jobId!));
   try {
     // Listening before anything is added, so no completion can be missed.
     await siteEvents.waitUntilReady();
@@ -161,12 +163,12 @@ export async function runPeerSites(
     givenUp.catch(() => {});
     const startedAt = new Date();
     const started = performance.now();
-    const flows = await producer.addBulk(options.subdomains.map((subdomain) => siteFlow(subdomain, options.full ?? false)));
+    const flows = await producer.addBulk(flowsToAdd);
     const sites = await Promise.all(
       flows.map(async ({ job }, i): Promise<PeerSiteResult> => {
         const subdomain = options.subdomains[i]!;
         try {
-          const status = (await Promise.race([job.waitUntilFinished(siteEvents), givenUp])) as PeerSiteStatus;
+          const status = (await Promise.race([siteJobs.end(job.id!), givenUp])) as PeerSiteStatus;
           return { subdomain, ok: true, status };
         } catch (error) {
           return { subdomain, ok: false, error: error instanceof Error ? error.message : String(error) };
@@ -175,9 +177,48 @@ export async function runPeerSites(
     );
     return { wallSeconds: (performance.now() - started) / 1000, startedAt, sites };
   } finally {
+    siteJobs.stopListening();
     await siteEvents.close();
     await producer.close();
     await workers?.close();
+  }
+}
+
+/**
+ * Each site job's end (its result, or its failure for good), from one pair of listeners on the
+ * queue's events. BullMQ's `job.waitUntilFinished` adds listeners per job, one of them to an
+ * emitter every job of the flow producer shares: a fleet's thousand sites set off Node's
+ * MaxListenersExceededWarning.
+ */
+class SiteJobEnds {
+  private readonly ends = new Map<string, { promise: Promise<unknown>; resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.ends.get(jobId)?.resolve(returnvalue);
+  private readonly onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.ends.get(jobId)?.reject(new Error(failedReason));
+
+  constructor(
+    private readonly events: QueueEvents,
+    jobIds: readonly string[],
+  ) {
+    for (const jobId of jobIds) {
+      let resolve!: (value: unknown) => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {});
+      this.ends.set(jobId, { promise, resolve, reject });
+    }
+    events.on('completed', this.onCompleted);
+    events.on('failed', this.onFailed);
+  }
+
+  end(jobId: string): Promise<unknown> {
+    const end = this.ends.get(jobId);
+    if (!end) throw new Error(`no site job ${jobId} was added`);
+    return end.promise;
+  }
+
+  stopListening(): void {
+    this.events.off('completed', this.onCompleted);
+    this.events.off('failed', this.onFailed);
   }
 }
 

@@ -92,4 +92,13 @@ describe('the BullMQ peer runs the sample site through clerk activities on real 
       },
     });
   });
+
+  it('reports a site whose flow fails for good as not ok, with its reason, beside the sites that finish', async () => {
+    const deps = { db: harness.db, store: harness.store, config: harness.config };
+    const run = await runPeerSites({ deps, redisUrl: redis.url, prefix: 'peer-unknown', subdomains: ['never-registered.example', SITE] });
+    expect(run.sites).toEqual([
+      { subdomain: 'never-registered.example', ok: false, error: expect.stringMatching(/never-registered\.example/) },
+      expect.objectContaining({ subdomain: SITE, ok: true }),
+    ]);
+  });
 });
