@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { workerTypes } from '../../src/activities/index.js';
 import { loadConfig, type ClerkConfig } from '../../src/config/index.js';
 import { connectDatabase, type Db } from '../../src/db/connect.js';
@@ -30,10 +30,10 @@ let runtimeQuiet = false;
  */
 export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   if (!runtimeQuiet) {
-    // The SDK's core logs through the quiet logger too (as `clerk worker` forwards them to its own):
-    // left to the console, its warnings (an activity finishing after its run was terminated, say)
-    // reach a benchmark's output.
-    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } } });
+    // The SDK's core logs through the quiet logger too (as `clerk worker` forwards them to its own),
+    // at the SDK's default levels: left to the console, its warnings (an activity finishing after
+    // its run was terminated, say) reach a benchmark's output.
+    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { forward: {} } } });
     runtimeQuiet = true;
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'clerk-bench-'));
